@@ -1,0 +1,1 @@
+"""Code the function folders share: settings, contracts, Twilio and storage access, logic."""

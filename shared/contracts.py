@@ -1,0 +1,196 @@
+"""Queue contracts: the SMS request, the call request (with its script) and the delivery event.
+
+`schemas/*.schema.json` are generated from these models (`python -m shared.schema_export`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, model_validator
+
+E164 = Annotated[
+    str, StringConstraints(pattern=r"^\+[1-9][0-9]{1,14}$"), Field(examples=["+15005550006"])
+]
+# Table keys may not hold / \ # ? or control characters; the id becomes the PartitionKey.
+RequestId = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"),
+    Field(description="Idempotency key chosen by the producer; same id twice = one SMS or call."),
+]
+WebUrl = Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$", max_length=2048)]
+Metadata = Annotated[
+    dict[str, JsonValue],
+    Field(description="Opaque producer data, copied into every delivery event."),
+]
+SMS_BODY_MAX_CHARS = 1600
+
+
+class _Contract(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class SmsRequest(_Contract):
+    """A request on the SMS queue: one SMS/MMS to one recipient."""
+
+    id: RequestId
+    to: E164
+    body: Annotated[str, StringConstraints(min_length=1, max_length=SMS_BODY_MAX_CHARS)] | None = (
+        None
+    )
+    media_urls: Annotated[list[WebUrl], Field(min_length=1, max_length=10)] | None = None
+    from_: E164 | None = Field(default=None, alias="from")
+    messaging_service_sid: (
+        Annotated[str, StringConstraints(pattern=r"^MG[0-9a-fA-F]{32}$")] | None
+    ) = None
+    send_at: datetime | None = Field(
+        default=None, description="Schedule (needs a Messaging Service); timezone-aware."
+    )
+    validity_period: Annotated[int, Field(ge=1, le=36000)] | None = None
+    metadata: Metadata = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_content_one_sender(self) -> Self:
+        if self.body is None and self.media_urls is None:
+            raise ValueError("one of body or media_urls is required")
+        if self.from_ is not None and self.messaging_service_sid is not None:
+            raise ValueError("give from or messaging_service_sid, not both")
+        if self.send_at is not None and self.send_at.tzinfo is None:
+            raise ValueError("send_at must carry a timezone")
+        return self
+
+
+class SayStep(_Contract):
+    """Speak text (`<Say>`)."""
+
+    type: Literal["say"]
+    text: Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+    voice: str | None = None
+    language: str | None = None
+    loop: Annotated[int, Field(ge=0, le=100)] | None = None
+
+
+class PlayStep(_Contract):
+    """Play an audio file (`<Play>`)."""
+
+    type: Literal["play"]
+    url: WebUrl
+    loop: Annotated[int, Field(ge=0, le=100)] | None = None
+
+
+class PauseStep(_Contract):
+    """Wait in silence (`<Pause>`)."""
+
+    type: Literal["pause"]
+    length: Annotated[int, Field(ge=1, le=600)]
+
+
+class GatherStep(_Contract):
+    """Collect digits (`<Gather>`); the answer is recorded and the script goes on."""
+
+    type: Literal["gather"]
+    prompt: Annotated[str, StringConstraints(min_length=1, max_length=4000)] | None = None
+    num_digits: Annotated[int, Field(ge=1, le=64)] | None = None
+    timeout: Annotated[int, Field(ge=1, le=600)] | None = None
+    finish_on_key: Annotated[str, StringConstraints(pattern=r"^[0-9#*]?$")] | None = None
+
+
+class DialStep(_Contract):
+    """Connect the callee to another number (`<Dial>`)."""
+
+    type: Literal["dial"]
+    number: E164
+
+
+class RecordStep(_Contract):
+    """Record the callee (`<Record>`)."""
+
+    type: Literal["record"]
+    max_length: Annotated[int, Field(ge=1, le=14400)] | None = None
+    play_beep: bool | None = None
+
+
+class RedirectStep(_Contract):
+    """Continue with TwiML from another URL (`<Redirect>`)."""
+
+    type: Literal["redirect"]
+    url: WebUrl
+
+
+class HangupStep(_Contract):
+    """End the call (`<Hangup>`)."""
+
+    type: Literal["hangup"]
+
+
+class RejectStep(_Contract):
+    """Reject the call (`<Reject>`)."""
+
+    type: Literal["reject"]
+    reason: Literal["rejected", "busy"] | None = None
+
+
+ScriptStep = Annotated[
+    SayStep
+    | PlayStep
+    | PauseStep
+    | GatherStep
+    | DialStep
+    | RecordStep
+    | RedirectStep
+    | HangupStep
+    | RejectStep,
+    Field(discriminator="type"),
+]
+
+
+class CallRequest(_Contract):
+    """A request on the call queue: one call, driven by a script, inline TwiML or a TwiML URL."""
+
+    id: RequestId
+    to: E164
+    from_: E164 | None = Field(default=None, alias="from")
+    script: Annotated[list[ScriptStep], Field(min_length=1, max_length=100)] | None = None
+    twiml: Annotated[str, StringConstraints(min_length=1, max_length=4000)] | None = None
+    url: WebUrl | None = None
+    voice: str | None = Field(default=None, description="Default voice of the script's say steps.")
+    language: str | None = Field(
+        default=None, description="Default language of the script's say steps."
+    )
+    timeout: Annotated[int, Field(ge=1, le=600)] | None = Field(
+        default=None, description="Seconds to let the phone ring."
+    )
+    machine_detection: Literal["Enable", "DetectMessageEnd"] | None = None
+    record: bool | None = None
+    metadata: Metadata = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _exactly_one_program(self) -> Self:
+        given = [name for name in ("script", "twiml", "url") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(f"exactly one of script, twiml or url is required (got {given})")
+        return self
+
+
+class DeliveryEvent(_Contract):
+    """What happened to a request: published on the events queue for every recorded change."""
+
+    id: RequestId
+    channel: Literal["sms", "call"]
+    status: str = Field(
+        description="Twilio status (queued, sent, delivered, ringing, completed …) or a local one "
+        "(received, rejected, sending, failed)."
+    )
+    twilio_sid: str | None
+    error_code: int | None = None
+    error_message: str | None = None
+    at: datetime
+    sequence: Annotated[int, Field(ge=1)] = Field(
+        description="Position of this event among the request's events (1, 2, …)."
+    )
+    metadata: Metadata = Field(default_factory=dict)
+    detail: dict[str, JsonValue] = Field(
+        default_factory=dict,
+        description="Extra facts: reason, digits, duration, answered_by, raw payload …",
+    )

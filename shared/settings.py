@@ -1,0 +1,155 @@
+"""App settings, read once from the environment and checked; a bad setting fails by name."""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+_E164 = re.compile(r"^\+[1-9]\d{1,14}$")
+_QUEUE_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?!-)){1,61}[a-z0-9]$")
+_TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
+_ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
+_KEY_SID = re.compile(r"^SK[0-9a-fA-F]{32}$")
+_SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
+
+
+class SettingsError(RuntimeError):
+    """A setting is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every app setting the function app reads (see the Settings table in README.md)."""
+
+    storage_connection_string: str
+    twilio_account_sid: str
+    twilio_auth_token: str
+    twilio_api_key_sid: str | None
+    twilio_api_key_secret: str | None
+    twilio_from_number: str | None
+    twilio_messaging_service_sid: str | None
+    twilio_api_base_url: str | None
+    twilio_http_timeout_seconds: float
+    public_base_url: str
+    sms_queue_name: str
+    call_queue_name: str
+    events_queue_name: str
+    deliveries_table_name: str
+
+
+def _optional(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = _optional(env, name)
+    if value is None:
+        raise SettingsError(f"setting {name} is missing or empty")
+    return value
+
+
+def _check(value: str, name: str, pattern: re.Pattern[str], what: str) -> str:
+    if not pattern.fullmatch(value):
+        raise SettingsError(f"setting {name} must be {what}, got {value!r}")
+    return value
+
+
+def _check_optional(
+    value: str | None, name: str, pattern: re.Pattern[str], what: str
+) -> str | None:
+    return None if value is None else _check(value, name, pattern, what)
+
+
+def _base_url(value: str, name: str) -> str:
+    """An absolute http(s) URL without query or fragment; the trailing slash is dropped."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise SettingsError(
+            f"setting {name} must be an absolute http(s) URL without query, got {value!r}"
+        )
+    return value.rstrip("/")
+
+
+def _timeout(value: str | None, name: str, default: float) -> float:
+    if value is None:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise SettingsError(f"setting {name} must be a number of seconds, got {value!r}") from None
+    if not 0 < seconds <= 300:
+        raise SettingsError(f"setting {name} must be between 0 and 300 seconds, got {value!r}")
+    return seconds
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    """Build and check `Settings` from a mapping of environment variables."""
+    key_sid = _check_optional(
+        _optional(env, "TWILIO_API_KEY_SID"), "TWILIO_API_KEY_SID", _KEY_SID, "an API key SID"
+    )
+    key_secret = _optional(env, "TWILIO_API_KEY_SECRET")
+    if (key_sid is None) != (key_secret is None):
+        raise SettingsError(
+            "settings TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET must be set together"
+        )
+    api_base_url = _optional(env, "TWILIO_API_BASE_URL")
+    return Settings(
+        storage_connection_string=_required(env, "AzureWebJobsStorage"),
+        twilio_account_sid=_check(
+            _required(env, "TWILIO_ACCOUNT_SID"),
+            "TWILIO_ACCOUNT_SID",
+            _ACCOUNT_SID,
+            "an account SID",
+        ),
+        twilio_auth_token=_required(env, "TWILIO_AUTH_TOKEN"),
+        twilio_api_key_sid=key_sid,
+        twilio_api_key_secret=key_secret,
+        twilio_from_number=_check_optional(
+            _optional(env, "TWILIO_FROM_NUMBER"), "TWILIO_FROM_NUMBER", _E164, "an E.164 number"
+        ),
+        twilio_messaging_service_sid=_check_optional(
+            _optional(env, "TWILIO_MESSAGING_SERVICE_SID"),
+            "TWILIO_MESSAGING_SERVICE_SID",
+            _SERVICE_SID,
+            "a Messaging Service SID",
+        ),
+        twilio_api_base_url=(
+            None if api_base_url is None else _base_url(api_base_url, "TWILIO_API_BASE_URL")
+        ),
+        twilio_http_timeout_seconds=_timeout(
+            _optional(env, "TWILIO_HTTP_TIMEOUT_SECONDS"), "TWILIO_HTTP_TIMEOUT_SECONDS", 10.0
+        ),
+        public_base_url=_base_url(_required(env, "PUBLIC_BASE_URL"), "PUBLIC_BASE_URL"),
+        sms_queue_name=_queue_name(env, "SMS_QUEUE_NAME", "sms-requests"),
+        call_queue_name=_queue_name(env, "CALL_QUEUE_NAME", "call-requests"),
+        events_queue_name=_queue_name(env, "EVENTS_QUEUE_NAME", "delivery-events"),
+        deliveries_table_name=_check(
+            _optional(env, "DELIVERIES_TABLE_NAME") or "deliveries",
+            "DELIVERIES_TABLE_NAME",
+            _TABLE_NAME,
+            "a table name (3-63 letters and digits, starting with a letter)",
+        ),
+    )
+
+
+def _queue_name(env: Mapping[str, str], name: str, default: str) -> str:
+    return _check(
+        _optional(env, name) or default,
+        name,
+        _QUEUE_NAME,
+        "a storage queue name (3-63 lowercase letters, digits, single hyphens)",
+    )
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process's settings, read from the environment on first use and then cached.
+
+    Tests that change environment variables call `shared.process_state.reset_process_state()`.
+    """
+    return load_settings(os.environ)
