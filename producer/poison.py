@@ -1,0 +1,152 @@
+"""Inspect and replay a poison queue (`<queue>-poison`)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+from azure.core.exceptions import AzureError, ResourceNotFoundError
+from azure.storage.queue import QueueClient, QueueMessage
+
+from producer.errors import InvalidInputError, storage_errors
+from producer.queues import (
+    StorageQueues,
+    decode_message_text,
+    poison_queue_name,
+    source_queue_name,
+)
+
+PAGE_SIZE = 32  # the most Azure Storage returns per receive or peek
+# Messages a replay looks at but leaves (other ids) stay hidden this long at most; they are
+# made visible again as soon as the replay ends.
+HOLD_SECONDS = 120
+
+
+@dataclass(frozen=True)
+class PoisonMessage:
+    """A message on a poison queue, as stored and as decoded."""
+
+    message_id: str
+    inserted_at: datetime | None
+    dequeue_count: int | None
+    raw: str
+    text: str | None  # the base64-decoded text; None when `raw` is not base64 of UTF-8
+
+    @property
+    def payload(self) -> object | None:
+        """The decoded JSON, or None when the text is not JSON."""
+        if self.text is None:
+            return None
+        try:
+            parsed: object = json.loads(self.text)
+        except json.JSONDecodeError:
+            return None
+        return parsed
+
+
+@dataclass(frozen=True)
+class PoisonListing:
+    """The first messages of a poison queue and how many it holds in all (approximately)."""
+
+    queue: str
+    messages: list[PoisonMessage]
+    approximate_count: int
+
+
+@dataclass(frozen=True)
+class ReplayedMessage:
+    """A poison message that is back on its source queue."""
+
+    poison_message_id: str
+    new_message_id: str
+
+
+def _poison_message(message: QueueMessage) -> PoisonMessage:
+    raw = str(message.content)
+    return PoisonMessage(
+        message.id, message.inserted_on, message.dequeue_count, raw, decode_message_text(raw)
+    )
+
+
+def list_poison(queues: StorageQueues, queue: str) -> PoisonListing:
+    """The first 32 messages of `queue`'s poison queue (`queue` may name either queue);
+    peeking changes nothing. A poison queue that does not exist yet is empty."""
+    name = poison_queue_name(queue)
+    client = queues.raw_queue(name, create=False)
+    with storage_errors(f"peek at queue {name!r}"):
+        try:
+            count = client.get_queue_properties().approximate_message_count or 0
+            messages = client.peek_messages(max_messages=PAGE_SIZE)
+        except ResourceNotFoundError:
+            return PoisonListing(name, [], 0)
+    return PoisonListing(name, [_poison_message(message) for message in messages], count)
+
+
+def replay_text(message: PoisonMessage) -> str:
+    """The text to put back on the source queue: the decoded text of a base64 message, or the
+    raw text of one that never was base64 (a producer that forgot to encode), so that both
+    arrive base64-encoded as the host expects."""
+    return message.raw if message.text is None else message.text
+
+
+@contextmanager
+def _held(poison: QueueClient) -> Iterator[list[QueueMessage]]:
+    """Collects messages a replay has received and not finished with, and makes them visible
+    again when the replay ends."""
+    held: list[QueueMessage] = []
+    try:
+        yield held
+    finally:
+        for message in held:
+            # Best effort: if this fails, the message reappears after HOLD_SECONDS anyway.
+            try:
+                poison.update_message(message, visibility_timeout=0)
+            except AzureError:
+                continue
+
+
+def replay_poison(
+    queues: StorageQueues, queue: str, *, message_id: str | None = None
+) -> list[ReplayedMessage]:
+    """Move messages from `queue`'s poison queue back to the source queue, base64-encoded; each
+    is deleted from the poison queue only after it is on the source queue. With `message_id`,
+    only that message. Replays at most the messages present when it starts, so messages that
+    fail again and return to the poison queue meanwhile are not replayed in a loop."""
+    poison_name = poison_queue_name(queue)
+    source_name = source_queue_name(poison_name)
+    poison = queues.raw_queue(poison_name, create=False)
+    source = queues.text_queue(source_name)
+    replayed: list[ReplayedMessage] = []
+    with storage_errors(f"replay queue {poison_name!r} to {source_name!r}"), _held(poison) as held:
+        try:
+            remaining = poison.get_queue_properties().approximate_message_count or 0
+        except ResourceNotFoundError:
+            remaining = 0
+        while remaining > 0:
+            batch = list(
+                poison.receive_messages(
+                    messages_per_page=PAGE_SIZE,
+                    max_messages=min(PAGE_SIZE, remaining),
+                    visibility_timeout=HOLD_SECONDS,
+                )
+            )
+            if not batch:
+                break
+            for message in batch:
+                # Held until replayed, so a failed send leaves it visible again at once.
+                held.append(message)
+                if message_id is not None and message.id != message_id:
+                    continue
+                sent = source.send_message(replay_text(_poison_message(message)))
+                poison.delete_message(message)
+                held.pop()
+                replayed.append(ReplayedMessage(message.id, sent.id))
+            if message_id is not None and replayed:
+                break
+            remaining -= len(batch)
+    if message_id is not None and not replayed:
+        raise InvalidInputError(f"--id: no message {message_id!r} on queue {poison_name!r}")
+    return replayed

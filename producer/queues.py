@@ -1,0 +1,94 @@
+"""Queue clients that speak the Functions host's base64 message encoding."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from contextlib import suppress
+
+from azure.core.exceptions import ResourceExistsError
+from azure.storage.queue import (
+    LinearRetry,
+    QueueClient,
+    QueueServiceClient,
+    TextBase64DecodePolicy,
+    TextBase64EncodePolicy,
+)
+
+from producer.errors import InvalidInputError, storage_errors
+
+CONNECTION_TIMEOUT_SECONDS = 5
+READ_TIMEOUT_SECONDS = 15
+# The SDK default waits 15 s+ between attempts; an operator at a prompt wants a quick answer.
+RETRY_POLICY = LinearRetry(backoff=1, retry_total=2, random_jitter_range=1)
+POISON_SUFFIX = "-poison"
+
+
+def encode_message_text(text: str) -> str:
+    """The wire form of `text` on a base64 queue (what `TextBase64EncodePolicy` sends)."""
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def decode_message_text(raw: str) -> str | None:
+    """The UTF-8 text inside a base64 queue message, or None when `raw` is not valid base64 of
+    UTF-8 (the host poisons such messages without running the function)."""
+    try:
+        return base64.b64decode(raw.encode("ascii"), validate=True).decode("utf-8")
+    except (UnicodeError, binascii.Error):
+        return None
+
+
+def poison_queue_name(queue: str) -> str:
+    """`<queue>-poison`, the queue the host moves a message to when it gives up on it."""
+    return queue if queue.endswith(POISON_SUFFIX) else queue + POISON_SUFFIX
+
+
+def source_queue_name(queue: str) -> str:
+    """The queue a poison queue belongs to (`sms-requests-poison` → `sms-requests`)."""
+    return queue.removesuffix(POISON_SUFFIX)
+
+
+class StorageQueues:
+    """The process's one `QueueServiceClient`, handing out clients for named queues."""
+
+    def __init__(self, connection_string: str) -> None:
+        try:
+            self._service = QueueServiceClient.from_connection_string(
+                connection_string,
+                connection_timeout=CONNECTION_TIMEOUT_SECONDS,
+                read_timeout=READ_TIMEOUT_SECONDS,
+                retry_policy=RETRY_POLICY,
+            )
+        except ValueError as error:
+            raise InvalidInputError(f"storage connection string is not valid: {error}") from error
+        self._created: set[str] = set()
+
+    def text_queue(self, name: str, *, create: bool = True) -> QueueClient:
+        """A client that base64-encodes what it sends and decodes what it receives, like the
+        host with `messageEncoding: base64`; creates the queue when missing unless told not to.
+
+        Policies go to `get_queue_client` itself: the service client's own are not inherited."""
+        if create:
+            self.create_queue(name)
+        return self._service.get_queue_client(
+            name,
+            message_encode_policy=TextBase64EncodePolicy(),
+            message_decode_policy=TextBase64DecodePolicy(),
+        )
+
+    def raw_queue(self, name: str, *, create: bool = True) -> QueueClient:
+        """A client that sends and receives message text exactly as stored.
+
+        Readers use it because the SDK's decode policy fails with an unrelated AttributeError on
+        a message that is not base64; `decode_message_text` reports that case cleanly."""
+        if create:
+            self.create_queue(name)
+        return self._service.get_queue_client(name)
+
+    def create_queue(self, name: str) -> None:
+        """Create queue `name` unless this process already made sure it exists."""
+        if name in self._created:
+            return
+        with storage_errors(f"create queue {name!r}"), suppress(ResourceExistsError):
+            self._service.create_queue(name)
+        self._created.add(name)
