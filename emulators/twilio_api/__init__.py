@@ -1,4 +1,7 @@
-"""A local emulator of Twilio's REST API v2010 (Messages and Calls): `python -m emulators.twilio_api`."""
+"""A local emulator of Twilio's REST API v2010 (Messages and Calls).
+
+Run it with `python -m emulators.twilio_api`.
+"""
 
 # Documented default credentials so the local stack works out of the box. They are not secrets:
 # they only ever open this emulator.

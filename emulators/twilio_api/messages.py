@@ -1,0 +1,301 @@
+"""Messages API v2010: create, fetch, list (filters, paging), update (cancel/redact), delete; and
+each message's emulated life with its status callbacks."""
+
+import itertools
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from emulators.twilio_api.clock import parse_iso8601, utc_now
+from emulators.twilio_api.context import EMULATOR, Emulator
+from emulators.twilio_api.errors import TwilioError, bad_request, internal_error, not_found
+from emulators.twilio_api.message_resource import API_VERSION, IN_FLIGHT_STATUSES, Message
+from emulators.twilio_api.message_validation import validate_create, validate_status_update
+from emulators.twilio_api.numbers import SERVICE_SENDER, outcome_for
+from emulators.twilio_api.segments import count_segments
+from emulators.twilio_api.sids import new_sid
+
+COLLECTION = "/2010-04-01/Accounts/{account_sid}/Messages.json"
+INSTANCE = "/2010-04-01/Accounts/{account_sid}/Messages/{sid:[A-Za-z0-9]+}.json"
+PRICE_PER_SEGMENT = 0.0079
+# Emulated seconds between statuses (speed 1 = these real seconds).
+STEP_SECONDS = {"queue": 0.5, "sending": 0.5, "sent": 1.0, "delivery": 2.0}
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 1000
+
+routes = web.RouteTableDef()
+
+
+# Creation order, for "newest first" listing even within one clock tick.
+_sequence = itertools.count(1)
+
+
+@routes.post(COLLECTION)
+async def create_message(request: web.Request) -> web.Response:
+    """Create (send) a message: validate, store, start its life, answer 201."""
+    emulator = request.app[EMULATOR]
+    form = await request.post()
+    now = utc_now()
+    accepted = validate_create(form, now)  # type: ignore[arg-type]
+    if accepted.send_at is not None:
+        status = "scheduled"
+    elif accepted.messaging_service_sid is not None:
+        status = "accepted"
+    else:
+        status = "queued"
+    outcome = outcome_for(accepted.to)
+    message = Message(
+        sid=new_sid("MM" if accepted.media_urls else "SM"),
+        account_sid=emulator.config.account_sid,
+        to=accepted.to,
+        from_=accepted.from_,
+        body=accepted.body,
+        messaging_service_sid=accepted.messaging_service_sid,
+        status=status,
+        num_segments=count_segments(accepted.body),
+        media_urls=accepted.media_urls,
+        date_created=now,
+        date_updated=now,
+        status_callback=accepted.status_callback,
+        send_at=accepted.send_at,
+        outcome=outcome.status,
+        seq=next(_sequence),
+    )
+    emulator.messages[message.sid] = message
+    emulator.background.spawn(run_life(emulator, message))
+    if emulator.faults.fire("error_500_after_store"):
+        # The ambiguous case: the message exists and will be sent, but the client sees a 500.
+        raise internal_error()
+    return web.json_response(message.to_json(), status=201)
+
+
+def _find(request: web.Request) -> Message:
+    message = request.app[EMULATOR].messages.get(request.match_info["sid"])
+    if message is None:
+        raise not_found(request.path)
+    return message
+
+
+@routes.get(INSTANCE)
+async def fetch_message(request: web.Request) -> web.Response:
+    """Fetch one message."""
+    return web.json_response(_find(request).to_json())
+
+
+@routes.post(INSTANCE)
+async def update_message(request: web.Request) -> web.Response:
+    """Cancel a scheduled message (`Status=canceled`) and/or redact its body (`Body=""`)."""
+    emulator = request.app[EMULATOR]
+    message = _find(request)
+    form = await request.post()
+    if "Status" in form:
+        status = str(form["Status"])
+        validate_status_update(status)
+        if message.status != "scheduled":
+            raise bad_request(30409, "This message cannot be canceled")
+        _set_status(emulator, message, "canceled")
+        emulator.callbacks.flush(message.sid)
+    if "Body" in form:
+        if form["Body"] != "":
+            raise bad_request(20001, "Body can only be updated to an empty string to redact it")
+        message.body = ""
+        message.date_updated = utc_now()
+    return web.json_response(message.to_json())
+
+
+@routes.delete(INSTANCE)
+async def delete_message(request: web.Request) -> web.Response:
+    """Delete a message whose life is over (204); one still in flight answers 20009."""
+    emulator = request.app[EMULATOR]
+    message = _find(request)
+    if message.status in IN_FLIGHT_STATUSES:
+        raise TwilioError(409, 20009, "Cannot delete this resource before it is complete")
+    del emulator.messages[message.sid]
+    return web.Response(status=204)
+
+
+def _date_filter(request: web.Request, key: str) -> datetime | date | None:
+    raw = request.query.get(key)
+    if raw is None or raw == "":
+        return None
+    try:
+        if len(raw) == 10:
+            return date.fromisoformat(raw)
+    except ValueError:
+        pass
+    moment = parse_iso8601(raw)
+    if moment is None:
+        raise bad_request(20001, f"Invalid {key}: {raw}")
+    return moment
+
+
+def _matches_date(sent: datetime | None, op: str, bound: datetime | date) -> bool:
+    if sent is None:
+        return False
+    if isinstance(bound, datetime):
+        left: datetime | date = sent.replace(microsecond=0)
+    else:
+        left = sent.date()
+    if op == "=":
+        return left == bound
+    if op == "<":
+        return left <= bound
+    return left >= bound
+
+
+def _int_query(request: web.Request, key: str, default: int, low: int, high: int) -> int:
+    raw = request.query.get(key)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise bad_request(20001, f"Invalid {key}: {raw}") from None
+    if not low <= value <= high:
+        raise bad_request(20001, f"{key} must be between {low} and {high}")
+    return value
+
+
+@routes.get(COLLECTION)
+async def list_messages(request: web.Request) -> web.Response:
+    """List messages, newest first, filtered by To/From/DateSent and paged like Twilio."""
+    emulator = request.app[EMULATOR]
+    filters = {
+        key: request.query[key]
+        for key in ("To", "From", "DateSent", "DateSent<", "DateSent>")
+        if request.query.get(key)
+    }
+    items = sorted(emulator.messages.values(), key=lambda m: m.seq, reverse=True)
+    if "To" in filters:
+        items = [m for m in items if m.to == filters["To"]]
+    if "From" in filters:
+        items = [m for m in items if m.from_ == filters["From"]]
+    for key, op in (("DateSent", "="), ("DateSent<", "<"), ("DateSent>", ">")):
+        bound = _date_filter(request, key)
+        if bound is not None:
+            items = [m for m in items if _matches_date(m.date_sent, op, bound)]
+
+    page_size = _int_query(request, "PageSize", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    page = _int_query(request, "Page", 0, 0, 1_000_000)
+    start = _page_start(items, request.query.get("PageToken", ""), page, page_size)
+    chunk = items[start : start + page_size]
+
+    base = COLLECTION.format(account_sid=emulator.config.account_sid)
+
+    def page_uri(number: int, token: str | None) -> str:
+        query: list[tuple[str, str | int]] = [*filters.items(), ("PageSize", page_size)]
+        query.append(("Page", number))
+        if token:
+            query.append(("PageToken", token))
+        return f"{base}?{urlencode(query)}"
+
+    has_next = start + page_size < len(items) and bool(chunk)
+    body: dict[str, Any] = {
+        "messages": [m.to_json() for m in chunk],
+        "end": start + max(len(chunk) - 1, 0),
+        "first_page_uri": page_uri(0, None),
+        "next_page_uri": page_uri(page + 1, "PA" + chunk[-1].sid) if has_next else None,
+        "page": page,
+        "page_size": page_size,
+        "previous_page_uri": (
+            page_uri(page - 1, "PB" + chunk[0].sid) if start > 0 and chunk and page > 0 else None
+        ),
+        "start": start,
+        "uri": page_uri(page, request.query.get("PageToken")),
+    }
+    return web.json_response(body)
+
+
+def _page_start(items: list[Message], token: str, page: int, page_size: int) -> int:
+    """Index of the first item of the page: after/before the token's SID, else Page*PageSize."""
+    if token[:2] in ("PA", "PB"):
+        sids = [m.sid for m in items]
+        sid = token[2:]
+        if sid in sids:
+            index = sids.index(sid)
+            return index + 1 if token.startswith("PA") else max(0, index - page_size)
+    return page * page_size
+
+
+def _callback_params(message: Message) -> dict[str, str]:
+    params = {
+        "AccountSid": message.account_sid,
+        "ApiVersion": API_VERSION,
+        "MessageSid": message.sid,
+        "MessageStatus": message.status,
+        "SmsSid": message.sid,
+        "SmsStatus": message.status,
+        "To": message.to,
+    }
+    if message.from_:
+        params["From"] = message.from_
+    if message.messaging_service_sid:
+        params["MessagingServiceSid"] = message.messaging_service_sid
+    if message.error_code is not None:
+        params["ErrorCode"] = str(message.error_code)
+    if message.status in ("delivered", "undelivered"):
+        params["RawDlrDoneDate"] = utc_now().strftime("%y%m%d%H%M")
+    return params
+
+
+def _set_status(emulator: Emulator, message: Message, status: str, notify: bool = True) -> None:
+    """Move a message to `status` and, if it has a StatusCallback, report it."""
+    message.status = status
+    message.date_updated = utc_now()
+    if notify and message.status_callback:
+        emulator.callbacks.post_status(
+            message.sid, message.status_callback, _callback_params(message)
+        )
+
+
+def _alive(emulator: Emulator, message: Message, expected: str) -> bool:
+    """The message still exists and nobody (cancel, delete) changed its status meanwhile."""
+    return emulator.messages.get(message.sid) is message and message.status == expected
+
+
+async def run_life(emulator: Emulator, message: Message) -> None:
+    """Play a message's life: [scheduled|accepted →] queued → sending → sent → delivered/…"""
+    clock = emulator.clock
+    try:
+        if message.status == "scheduled" and message.send_at is not None:
+            wait = (message.send_at - utc_now()).total_seconds()
+            await clock.sleep(wait)
+            if not _alive(emulator, message, "scheduled"):
+                return
+        if message.status in ("scheduled", "accepted"):
+            await clock.sleep(STEP_SECONDS["queue"])
+            if not _alive(emulator, message, message.status):
+                return
+            message.from_ = message.from_ or SERVICE_SENDER
+            _set_status(emulator, message, "queued")
+        await clock.sleep(STEP_SECONDS["sending"])
+        if not _alive(emulator, message, "queued"):
+            return
+        message.date_sent = utc_now()
+        _set_status(emulator, message, "sending", notify=False)
+        await clock.sleep(STEP_SECONDS["sent"])
+        if not _alive(emulator, message, "sending"):
+            return
+        outcome = outcome_for(message.to)
+        if outcome.status == "failed":
+            message.error_code, message.error_message = outcome.error_code, outcome.error_message
+            _set_status(emulator, message, "failed")
+            return
+        message.price = f"{-PRICE_PER_SEGMENT * message.num_segments:.5f}"
+        _set_status(emulator, message, "sent")
+        if outcome.status == "sent":
+            return
+        await clock.sleep(STEP_SECONDS["delivery"])
+        if not _alive(emulator, message, "sent"):
+            return
+        message.error_code, message.error_message = outcome.error_code, outcome.error_message
+        _set_status(emulator, message, outcome.status)
+    finally:
+        emulator.callbacks.flush(message.sid)
+
+
+def setup(app: web.Application) -> None:
+    """Register the Messages routes on `app`."""
+    app.add_routes(routes)
