@@ -1,0 +1,195 @@
+"""Start-up, run and shutdown of the stand-in host for one app directory."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import socket
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiohttp import web
+from azure.core.exceptions import AzureError
+
+from emulators.functions_host import invocation_log
+from emulators.functions_host.function_invoker import FunctionInvoker
+from emulators.functions_host.function_metadata import (
+    FunctionConfigError,
+    FunctionSpec,
+    discover_functions,
+)
+from emulators.functions_host.host_config import HostConfig, load_host_config
+from emulators.functions_host.http_routes import HttpRoute, build_route
+from emulators.functions_host.http_server import HttpTriggerServer
+from emulators.functions_host.output_bindings import OutputTarget, OutputWriter, plan_outputs
+from emulators.functions_host.queue_listener import QueueListener, poison_queue_name
+from emulators.functions_host.runtime_driver import RuntimeDriver
+from emulators.functions_host.settings_loader import (
+    LocalSettings,
+    SettingsError,
+    is_function_disabled,
+    load_local_settings,
+    merge_settings,
+    resolve_setting_references,
+)
+from emulators.functions_host.storage_clients import StorageClients, resolve_connection
+
+DEFAULT_PORT = 7071
+_QUEUE_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?!-)){1,61}[a-z0-9]$")
+
+
+class HostStartError(RuntimeError):
+    """The app cannot start; the message says why and names the function when there is one."""
+
+
+@dataclass
+class QueueTriggerPlan:
+    """A queue-triggered function with its resolved queue and connection."""
+
+    spec: FunctionSpec
+    queue_name: str
+    connection_string: str
+
+
+@dataclass
+class AppPlan:
+    """Everything start-up resolved from the app folder and settings."""
+
+    host: HostConfig
+    local: LocalSettings
+    queues: list[QueueTriggerPlan] = field(default_factory=list)
+    routes: list[HttpRoute] = field(default_factory=list)
+    outputs: dict[str, list[OutputTarget]] = field(default_factory=dict)
+    functions: list[FunctionSpec] = field(default_factory=list)
+
+
+def apply_settings(app_dir: Path) -> LocalSettings:
+    """Load local.settings.json and export its values into os.environ (environment wins)."""
+    local = load_local_settings(app_dir)
+    merged, skipped = merge_settings(local.values, os.environ)
+    for name in skipped:
+        invocation_log.log(
+            f"Skipping '{name}' from local settings as it's already defined in current "
+            "environment variables."
+        )
+    for name in local.values:
+        os.environ[name] = merged[name]
+    os.environ.setdefault("AzureWebJobsScriptRoot", str(app_dir))
+    return local
+
+
+def _plan_queue(spec: FunctionSpec, settings: dict[str, str]) -> QueueTriggerPlan:
+    raw_name = spec.trigger.setting("queueName")
+    if not raw_name:
+        raise FunctionConfigError(f"function '{spec.name}': queueTrigger has no 'queueName'")
+    try:
+        queue_name = resolve_setting_references(raw_name, settings).lower()
+        connection = resolve_connection(spec.trigger.setting("connection"), settings)
+    except SettingsError as error:
+        raise FunctionConfigError(f"function '{spec.name}': {error}") from error
+    if not _QUEUE_NAME.match(queue_name):
+        raise FunctionConfigError(
+            f"function '{spec.name}': '{queue_name}' is not a valid queue name "
+            "(3-63 lowercase letters, digits and single hyphens)"
+        )
+    return QueueTriggerPlan(spec, queue_name, connection)
+
+
+def plan_app(app_dir: Path, local: LocalSettings) -> AppPlan:
+    """Read host.json and every function.json and resolve triggers and outputs."""
+    plan = AppPlan(host=load_host_config(app_dir), local=local)
+    settings = dict(os.environ)
+    for spec in discover_functions(app_dir):
+        if spec.disabled or is_function_disabled(spec.name, settings):
+            invocation_log.log(f"Function '{spec.name}' is disabled.")
+            continue
+        kind = spec.trigger.type
+        if kind == "queueTrigger":
+            plan.queues.append(_plan_queue(spec, settings))
+        elif kind == "httpTrigger":
+            plan.routes.append(build_route(spec, plan.host.route_prefix))
+        else:
+            raise FunctionConfigError(
+                f"function '{spec.name}': trigger type '{kind}' is not supported by the "
+                "functions host stand-in (queueTrigger and httpTrigger are)"
+            )
+        plan.outputs[spec.name] = plan_outputs(spec, settings)
+        plan.functions.append(spec)
+    if not plan.functions:
+        raise HostStartError(f"no functions found in {app_dir} (no */function.json)")
+    return plan
+
+
+def _describe(plan: AppPlan, base_url: str) -> str:
+    lines = ["Functions:", ""]
+    for route in plan.routes:
+        methods = ",".join(sorted(route.methods)) if route.methods else "ALL"
+        lines.append(f"\t{route.spec.name}: [{methods}] {base_url}/{route.template}")
+    for queue in plan.queues:
+        lines.append(f"\t{queue.spec.name}: queueTrigger ({queue.queue_name})")
+    return "\n".join(lines) + "\n"
+
+
+async def run_host(app_dir: Path, host: str, port: int | None) -> int:
+    """Start the host, serve until SIGINT/SIGTERM, drain in-flight work, return the exit code."""
+    local = apply_settings(app_dir)
+    plan = plan_app(app_dir, local)
+    if str(app_dir) not in sys.path:
+        # The worker puts the script root on sys.path so functions can import shared code.
+        sys.path.insert(0, str(app_dir))
+    driver = RuntimeDriver()
+    await driver.start()
+    for spec in plan.functions:
+        await driver.load(spec)
+
+    clients = StorageClients()
+    invoker = FunctionInvoker(
+        driver, plan.outputs, OutputWriter(clients, plan.host.queues.message_encoding)
+    )
+    listeners = [
+        QueueListener(
+            spec=q.spec,
+            queue_name=q.queue_name,
+            queue=clients.queue(q.connection_string, q.queue_name),
+            poison=clients.queue(q.connection_string, poison_queue_name(q.queue_name)),
+            options=plan.host.queues,
+            invoker=invoker,
+        )
+        for q in plan.queues
+    ]
+    try:
+        for listener in listeners:
+            await listener.ensure_queue()
+    except AzureError as error:
+        await clients.close()
+        driver.stop()
+        raise HostStartError(f"cannot reach queue storage: {error}") from error
+
+    server = HttpTriggerServer(plan.routes, invoker, plan.local)
+    runner = web.AppRunner(server.application(), access_log=None)
+    await runner.setup()
+    chosen = port if port is not None else plan.local.local_http_port or DEFAULT_PORT
+    # Bind the socket ourselves so `--port 0` can report the port the OS picked.
+    listening = socket.create_server((host, chosen))
+    await web.SockSite(runner, listening).start()
+    base_url = f"http://{host}:{listening.getsockname()[1]}"
+
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopping.set)
+    tasks = [asyncio.create_task(listener.run(stopping)) for listener in listeners]
+
+    invocation_log.log(_describe(plan, base_url))
+    invocation_log.log(f"Host started; listening on {base_url}")
+    await stopping.wait()
+    invocation_log.log("Application is shutting down...")
+    await asyncio.gather(*tasks)
+    await runner.cleanup()
+    driver.stop()
+    await clients.close()
+    invocation_log.log("Host stopped.")
+    return 0

@@ -1,0 +1,158 @@
+"""Poll one queue-triggered function's queue with the Storage Queues extension's rules.
+
+- fetch up to `batchSize` messages; fetch again once in-flight invocations ≤ `newBatchThreshold`
+- success → delete; failure → `update_message` with `visibilityTimeout`, or, once
+  `dequeue_count >= maxDequeueCount`, copy the original text to `<queue>-poison` and delete
+- a message that does not decode (messageEncoding) → poison at once, function not invoked
+- idle → back off from 100 ms, doubling, up to `maxPollingInterval`
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+
+from azure.core.exceptions import AzureError, ResourceExistsError
+from azure.storage.queue import QueueMessage
+from azure.storage.queue.aio import QueueClient
+
+from emulators.functions_host import invocation_log
+from emulators.functions_host.function_invoker import FunctionInvoker
+from emulators.functions_host.function_metadata import FunctionSpec
+from emulators.functions_host.host_config import MIN_POLLING_INTERVAL, QueueOptions
+from emulators.functions_host.queue_message_codec import (
+    UndecodableMessageError,
+    decode_message,
+    trigger_value,
+)
+from emulators.functions_host.rpc_values import Json, RpcValue, Text
+
+# How long a fetched message stays invisible while it is processed (the host's lease).
+MESSAGE_LEASE_SECONDS = 600
+
+
+def poison_queue_name(queue_name: str) -> str:
+    """`<queue>-poison`."""
+    return f"{queue_name}-poison"
+
+
+def queue_trigger_metadata(message: QueueMessage, body_text: str) -> dict[str, RpcValue]:
+    """Trigger metadata as the host serialises it: strings as strings, the rest as JSON."""
+
+    def timestamp(value: object) -> Json:
+        return Json.of(value.isoformat() if hasattr(value, "isoformat") else None)
+
+    return {
+        "Id": Text(str(message.id)),
+        "PopReceipt": Text(str(message.pop_receipt)),
+        "DequeueCount": Json.of(int(message.dequeue_count or 0)),
+        "InsertionTime": timestamp(message.inserted_on),
+        "ExpirationTime": timestamp(message.expires_on),
+        "NextVisibleTime": timestamp(message.next_visible_on),
+        "QueueTrigger": Text(body_text),
+    }
+
+
+@dataclass
+class QueueListener:
+    """The listener for one function and its (resolved) queue."""
+
+    spec: FunctionSpec
+    queue_name: str
+    queue: QueueClient
+    poison: QueueClient
+    options: QueueOptions
+    invoker: FunctionInvoker
+
+    async def ensure_queue(self) -> None:
+        """Create the trigger queue if it does not exist (the host does the same)."""
+        with contextlib.suppress(ResourceExistsError):
+            await self.queue.create_queue()
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Poll until `stopping` is set, then wait for the in-flight invocations."""
+        in_flight: set[asyncio.Task[None]] = set()
+        delay = MIN_POLLING_INTERVAL
+        try:
+            while not stopping.is_set():
+                while len(in_flight) > self.options.new_batch_threshold and not stopping.is_set():
+                    await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                if stopping.is_set():
+                    break
+                messages = await self._fetch()
+                for message in messages:
+                    task = asyncio.create_task(self._process(message))
+                    in_flight.add(task)
+                    task.add_done_callback(in_flight.discard)
+                if messages:
+                    delay = MIN_POLLING_INTERVAL
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stopping.wait(), timeout=delay)
+                delay = min(delay * 2, self.options.max_polling_interval)
+        finally:
+            if in_flight:
+                await asyncio.gather(*in_flight, return_exceptions=True)
+
+    async def _fetch(self) -> list[QueueMessage]:
+        try:
+            pages = self.queue.receive_messages(
+                messages_per_page=self.options.batch_size,
+                max_messages=self.options.batch_size,
+                visibility_timeout=MESSAGE_LEASE_SECONDS,
+            )
+            return [message async for message in pages]
+        except AzureError as error:
+            invocation_log.log(f"Queue listener for '{self.queue_name}' failed to poll: {error}")
+            return []
+
+    async def _process(self, message: QueueMessage) -> None:
+        raw = str(message.content or "")
+        try:
+            body = decode_message(raw, self.options.message_encoding)
+        except UndecodableMessageError:
+            invocation_log.log(
+                "Message decoding has failed! Check MessageEncoding settings. "
+                f"MessageId={message.id}."
+            )
+            try:
+                await self._move_to_poison(message, raw)
+            except AzureError as error:
+                invocation_log.log(f"Could not move message {message.id} to poison: {error}")
+            return
+        value = trigger_value(body, self.spec.trigger.data_type)
+        text = body.decode("utf-8", errors="replace")
+        outcome = await self.invoker.invoke(
+            self.spec,
+            reason=f"New queue message detected on '{self.queue_name}'.",
+            inputs={self.spec.trigger.name: value},
+            trigger_metadata=queue_trigger_metadata(message, text),
+            details=(
+                f"Trigger Details: MessageId: {message.id}, DequeueCount: "
+                f"{message.dequeue_count}, InsertedOn: {message.inserted_on}"
+            ),
+        )
+        try:
+            if outcome.succeeded:
+                await self.queue.delete_message(message)
+            elif (message.dequeue_count or 0) >= self.options.max_dequeue_count:
+                invocation_log.log(
+                    f"Message has reached MaxDequeueCount of {self.options.max_dequeue_count}. "
+                    f"Moving message to queue '{poison_queue_name(self.queue_name)}'."
+                )
+                await self._move_to_poison(message, raw)
+            else:
+                # The REST API takes whole seconds, as the .NET SDK sends them.
+                await self.queue.update_message(
+                    message, visibility_timeout=int(self.options.visibility_timeout)
+                )
+        except AzureError as error:
+            # The message stays on the queue and reappears when its lease ends.
+            invocation_log.log(f"Could not complete message {message.id}: {error}")
+
+    async def _move_to_poison(self, message: QueueMessage, raw: str) -> None:
+        with contextlib.suppress(ResourceExistsError):
+            await self.poison.create_queue()
+        await self.poison.send_message(raw)
+        await self.queue.delete_message(message)
