@@ -1,0 +1,68 @@
+"""The call channel of the send path: `CallRequest` → Twilio Calls (script, TwiML or URL)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel
+
+from shared import twilio_gateway
+from shared.callback_urls import status_callback_url, twiml_voice_url
+from shared.contracts import CallRequest
+from shared.delivery_store import StateChange
+from shared.failure_classes import ClassifiedError, FailureClass
+from shared.settings import get_settings
+from shared.twilio_gateway import TwilioResource
+
+
+class CallSender:
+    """`send_pipeline.Sender` for phone calls."""
+
+    channel: Literal["call"] = "call"
+    model: type[BaseModel] = CallRequest
+
+    def check(self, request: CallRequest) -> None:
+        """Everything is checked by the model."""
+
+    def state_properties(self, request: CallRequest) -> StateChange:
+        """A script call keeps its script (and default voice/language) for `twiml_voice`."""
+        if request.script is None:
+            return {}
+        return {
+            "program": {
+                "script": [step.model_dump(exclude_none=True) for step in request.script],
+                "voice": request.voice,
+                "language": request.language,
+            }
+        }
+
+    def _from(self, request: CallRequest) -> str:
+        from_ = request.from_ or get_settings().twilio_from_number
+        if from_ is None:
+            raise ClassifiedError(
+                FailureClass.CONFIGURATION, "no caller id: set TWILIO_FROM_NUMBER or give from"
+            )
+        return from_
+
+    def send(self, request: CallRequest) -> TwilioResource:
+        """Create the Call: a script is served by `twiml_voice`, TwiML/URL are passed on."""
+        base = get_settings().public_base_url
+        url = twiml_voice_url(base, request.id) if request.script is not None else request.url
+        return twilio_gateway.create_call(
+            to=request.to,
+            from_=self._from(request),
+            status_callback=status_callback_url(base, request.id, "call"),
+            url=url,
+            twiml=request.twiml,
+            timeout=request.timeout,
+            machine_detection=request.machine_detection,
+            record=request.record,
+        )
+
+    def find(self, request: CallRequest, since: datetime) -> TwilioResource | None:
+        """A Call to the same number from the same caller id, created since `since`."""
+        return twilio_gateway.find_call(to=request.to, from_=self._from(request), since=since)
+
+
+CALL = CallSender()

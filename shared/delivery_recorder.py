@@ -1,0 +1,158 @@
+"""Record one report about a delivery: apply it to the state row, append history, emit an event.
+
+Used by the send path (the app's own transitions), the status callback and the Gather answers.
+Order: state (ETag-checked) → event → history row. The history row marks the report as done, so
+a report repeated after that changes nothing; if the process dies before it, the retried report
+finds its key in `last_report_key` and the event is published again (at least once).
+Only a report that changes the current status (or carries news such as digits) emits an event,
+so consumers never see a delivery move backwards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from pydantic import JsonValue
+
+from shared import delivery_store
+from shared.contracts import DeliveryEvent
+from shared.delivery_store import DeliveryState, StateChange
+from shared.events_publisher import publish
+from shared.status_rules import Channel, Source, should_apply
+
+
+class RecordOutcome(StrEnum):
+    """What recording a report did."""
+
+    APPLIED = "applied"  # the current status changed (or news was added): event published
+    KEPT = "kept"  # recorded in history; the current status stays (older or equal report)
+    DUPLICATE = "duplicate"  # this exact report was recorded before: nothing changed
+    UNKNOWN = "unknown"  # no delivery with this request id
+
+
+@dataclass(frozen=True)
+class Report:
+    """One report about a delivery. `key` is unique per report (the history row is `h-<key>`)."""
+
+    key: str
+    status: str
+    source: Source
+    sequence: int | None = None
+    twilio_sid: str | None = None
+    error_code: int | None = None
+    error_message: str | None = None
+    detail: dict[str, JsonValue] = field(default_factory=dict)
+    # Extra properties written to the state row together with an applied report.
+    state_change: StateChange = field(default_factory=dict)
+    # News without a status change (Gather digits): always an event, status untouched.
+    news: bool = False
+
+
+def _decide(report: Report, state: DeliveryState) -> StateChange | None:
+    if state.last_report_key == report.key:
+        return None  # applied before a crash; the event goes out again below
+    if report.twilio_sid and state.twilio_sid and report.twilio_sid != state.twilio_sid:
+        return None  # a report about another Twilio resource never moves this delivery
+    if report.news:
+        return {"event_count": state.event_count + 1, "last_report_key": report.key}
+    if not should_apply(
+        state.channel,
+        state.status,
+        state.sequence,
+        report.status,
+        report.sequence,
+        current_source=state.status_source,
+        new_source=report.source,
+    ):
+        return None
+    change: StateChange = {
+        "status": report.status,
+        "status_source": report.source,
+        "sequence": report.sequence,
+        "error_code": report.error_code,
+        "error_message": report.error_message,
+        "event_count": state.event_count + 1,
+        "last_report_key": report.key,
+        **report.state_change,
+    }
+    if state.twilio_sid is None:
+        change["twilio_sid"] = report.twilio_sid
+    return change
+
+
+def record(request_id: str, report: Report) -> RecordOutcome:
+    """Apply `report` to the delivery `request_id` (see the module docstring for the order)."""
+    if delivery_store.history_exists(request_id, report.key):
+        return RecordOutcome.DUPLICATE
+    try:
+        state, change = delivery_store.update_state(request_id, lambda s: _decide(report, s))
+    except LookupError:
+        return RecordOutcome.UNKNOWN
+    emit = change is not None or state.last_report_key == report.key
+    if emit:
+        publish(_event(request_id, state, report))
+    history: dict[str, Any] = {
+        "status": report.status,
+        "source": report.source,
+        "sequence": report.sequence,
+        "twilio_sid": report.twilio_sid,
+        "error_code": report.error_code,
+        "error_message": report.error_message,
+        "detail": report.detail or None,
+        "applied": emit,
+    }
+    if not delivery_store.add_history(request_id, report.key, history):
+        return RecordOutcome.DUPLICATE
+    return RecordOutcome.APPLIED if emit else RecordOutcome.KEPT
+
+
+def _event(request_id: str, state: DeliveryState, report: Report) -> DeliveryEvent:
+    detail = dict(report.detail)
+    if report.news:
+        detail["reported_status"] = report.status
+    return DeliveryEvent(
+        id=request_id,
+        channel=state.channel,
+        status=state.status,
+        twilio_sid=state.twilio_sid,
+        error_code=report.error_code,
+        error_message=report.error_message,
+        at=delivery_store.now(),
+        sequence=max(state.event_count, 1),
+        metadata=state.metadata,
+        detail=detail,
+    )
+
+
+def record_first(
+    request_id: str, channel: Channel, report: Report, properties: StateChange
+) -> RecordOutcome:
+    """Create the delivery with `report` as its first status (e.g. `rejected`) and emit the event.
+
+    Returns `DUPLICATE` (and changes nothing) when the delivery already exists.
+    """
+    created = delivery_store.create_state(
+        request_id,
+        {
+            **properties,
+            "channel": channel,
+            "status": report.status,
+            "status_source": report.source,
+            "error_code": report.error_code,
+            "error_message": report.error_message,
+            "event_count": 1,
+            "last_report_key": report.key,
+            **report.state_change,
+        },
+    )
+    if created is None:
+        return RecordOutcome.DUPLICATE
+    publish(_event(request_id, created, report))
+    delivery_store.add_history(
+        request_id,
+        report.key,
+        {"status": report.status, "source": report.source, "detail": report.detail or None},
+    )
+    return RecordOutcome.APPLIED

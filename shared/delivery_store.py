@@ -1,0 +1,253 @@
+"""Delivery state in Azure Table storage: one partition per request id.
+
+Rows of partition `<request id>`:
+- `state`: the current state (status, Twilio SID, attempts, last error, call script …);
+- `h-<key>`: one history row per report, `key` unique per report so a repeated report is seen
+  (`h-cb-<status>-<SequenceNumber>` for callbacks, `h-local-<attempt>-<status>` for the app's own
+  transitions, `h-digits-<step>-<CallSid>` for Gather answers).
+Opted-out recipients live in partition `~opt-out` (the `~` cannot start a request id), one row
+per E.164 number.
+
+Every update of `state` is ETag-checked (optimistic concurrency) and retried on 412.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from azure.core import MatchConditions
+from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+from azure.data.tables import TableClient, TableServiceClient, UpdateMode
+from pydantic import JsonValue
+
+from shared.settings import get_settings
+from shared.status_rules import Channel, Source
+
+STATE_ROW = "state"
+OPT_OUT_PARTITION = "~opt-out"
+MAX_ETAG_RETRIES = 8
+# Table string properties hold at most 64 KiB (32K UTF-16 characters).
+MAX_TEXT_CHARS = 30_000
+
+
+@dataclass
+class DeliveryState:
+    """The `state` row of one request, with the ETag it was read with."""
+
+    request_id: str
+    channel: Channel
+    status: str
+    status_source: Source
+    etag: str = ""
+    twilio_sid: str | None = None
+    sequence: int | None = None
+    attempts: int = 0
+    event_count: int = 0
+    error_code: int | None = None
+    error_message: str | None = None
+    failure_class: str | None = None
+    claimed_at: datetime | None = None
+    last_report_key: str | None = None
+    program: dict[str, JsonValue] | None = None
+    metadata: dict[str, JsonValue] = field(default_factory=dict)
+
+
+# A change to the state row: property name → new value (None values are skipped).
+StateChange = dict[str, Any]
+
+
+def now() -> datetime:
+    """The current UTC time (one place, so every row uses the same clock)."""
+    return datetime.now(UTC)
+
+
+@functools.cache
+def get_table() -> TableClient:
+    """The process's deliveries table client (table created on first use)."""
+    settings = get_settings()
+    service = TableServiceClient.from_connection_string(
+        settings.storage_connection_string,
+        connection_timeout=5,
+        read_timeout=20,
+        retry_total=3,
+    )
+    table = service.get_table_client(settings.deliveries_table_name)
+    with contextlib.suppress(ResourceExistsError):
+        table.create_table()
+    return table
+
+
+def _clean(properties: Mapping[str, Any]) -> dict[str, Any]:
+    """Drop None values (Tables has no null) and turn dicts/lists into JSON text."""
+    cleaned: dict[str, Any] = {}
+    for key, value in properties.items():
+        if value is None:
+            continue
+        if isinstance(value, dict | list):
+            value = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        if isinstance(value, str) and len(value) > MAX_TEXT_CHARS:
+            value = value[:MAX_TEXT_CHARS]
+        cleaned[key] = value
+    return cleaned
+
+
+def _json_property(entity: Mapping[str, Any], name: str) -> Any:
+    raw = entity.get(name)
+    return json.loads(raw) if isinstance(raw, str) else None
+
+
+def _state_from_entity(entity: Mapping[str, Any], etag: str) -> DeliveryState:
+    return DeliveryState(
+        request_id=str(entity["PartitionKey"]),
+        channel="call" if entity.get("channel") == "call" else "sms",
+        status=str(entity.get("status", "")),
+        status_source="twilio" if entity.get("status_source") == "twilio" else "local",
+        etag=etag,
+        twilio_sid=entity.get("twilio_sid"),
+        sequence=entity.get("sequence"),
+        attempts=int(entity.get("attempts", 0)),
+        event_count=int(entity.get("event_count", 0)),
+        error_code=entity.get("error_code"),
+        error_message=entity.get("error_message"),
+        failure_class=entity.get("failure_class"),
+        claimed_at=entity.get("claimed_at"),
+        last_report_key=entity.get("last_report_key"),
+        program=_json_property(entity, "program"),
+        metadata=_json_property(entity, "metadata") or {},
+    )
+
+
+def get_state(request_id: str) -> DeliveryState | None:
+    """The current state of `request_id`, or None when the app never saw it."""
+    try:
+        entity = get_table().get_entity(request_id, STATE_ROW)
+    except ResourceNotFoundError:
+        return None
+    return _state_from_entity(entity, str(entity.metadata["etag"]))
+
+
+def create_state(request_id: str, properties: Mapping[str, Any]) -> DeliveryState | None:
+    """Insert the `state` row (the claim). None when the row already exists (already claimed)."""
+    entity = {"PartitionKey": request_id, "RowKey": STATE_ROW, **_clean(properties)}
+    try:
+        created = get_table().create_entity(entity)
+    except ResourceExistsError:
+        return None
+    return _state_from_entity(entity, str(created["etag"]))
+
+
+def update_state(
+    request_id: str, decide: Callable[[DeliveryState], StateChange | None]
+) -> tuple[DeliveryState, StateChange | None]:
+    """Read-decide-write the `state` row with its ETag; on 412 read again and decide again.
+
+    `decide` gets the current state and returns the properties to change, or None to leave the
+    row alone. Returns the state as written (or as read, when nothing changed) and the change.
+    Raises `LookupError` when the row does not exist.
+    """
+    for _ in range(MAX_ETAG_RETRIES):
+        current = get_state(request_id)
+        if current is None:
+            raise LookupError(f"no delivery state for request {request_id}")
+        change = decide(current)
+        if change is None:
+            return current, None
+        entity = {"PartitionKey": request_id, "RowKey": STATE_ROW, **_clean(change)}
+        entity["updated_at"] = now()
+        try:
+            written = get_table().update_entity(
+                entity,
+                mode=UpdateMode.MERGE,
+                etag=current.etag,
+                match_condition=MatchConditions.IfNotModified,
+            )
+        except ResourceModifiedError:
+            continue
+        merged = {"PartitionKey": request_id, **_state_entity_view(current), **entity}
+        return _state_from_entity(merged, str(written["etag"])), change
+    raise RuntimeError(f"state of request {request_id} kept changing; gave up after retries")
+
+
+def _state_entity_view(state: DeliveryState) -> dict[str, Any]:
+    """A `DeliveryState` as table properties (the inverse of `_state_from_entity`)."""
+    return _clean(
+        {
+            "channel": state.channel,
+            "status": state.status,
+            "status_source": state.status_source,
+            "twilio_sid": state.twilio_sid,
+            "sequence": state.sequence,
+            "attempts": state.attempts,
+            "event_count": state.event_count,
+            "error_code": state.error_code,
+            "error_message": state.error_message,
+            "failure_class": state.failure_class,
+            "claimed_at": state.claimed_at,
+            "last_report_key": state.last_report_key,
+            "program": state.program,
+            "metadata": state.metadata,
+        }
+    )
+
+
+def history_exists(request_id: str, key: str) -> bool:
+    """Whether the history row `h-<key>` was already written (a repeated report)."""
+    try:
+        get_table().get_entity(request_id, f"h-{key}")
+    except ResourceNotFoundError:
+        return False
+    return True
+
+
+def add_history(request_id: str, key: str, properties: Mapping[str, Any]) -> bool:
+    """Append the history row `h-<key>`; False when it was already there."""
+    entity = {
+        "PartitionKey": request_id,
+        "RowKey": f"h-{key}",
+        "at": now(),
+        **_clean(properties),
+    }
+    try:
+        get_table().create_entity(entity)
+    except ResourceExistsError:
+        return False
+    return True
+
+
+def list_history(request_id: str) -> list[dict[str, Any]]:
+    """Every history row of `request_id`, oldest first."""
+    rows = get_table().query_entities(
+        "PartitionKey eq @pk and RowKey ge 'h-' and RowKey lt 'h.'",
+        parameters={"pk": request_id},
+    )
+    return sorted((dict(row) for row in rows), key=lambda row: row["at"])
+
+
+def mark_opted_out(number: str, request_id: str, code: int) -> None:
+    """Flag `number` as opted out (Twilio error 21610: the recipient sent STOP)."""
+    get_table().upsert_entity(
+        {
+            "PartitionKey": OPT_OUT_PARTITION,
+            "RowKey": number,
+            "opted_out": True,
+            "error_code": code,
+            "request_id": request_id,
+            "at": now(),
+        },
+        mode=UpdateMode.REPLACE,
+    )
+
+
+def is_opted_out(number: str) -> bool:
+    """Whether `number` is flagged as opted out."""
+    try:
+        entity = get_table().get_entity(OPT_OUT_PARTITION, number)
+    except ResourceNotFoundError:
+        return False
+    return bool(entity.get("opted_out"))

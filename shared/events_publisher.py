@@ -1,0 +1,35 @@
+"""Publish delivery events on the events queue (base64, like every queue of the app)."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+
+from azure.core.exceptions import ResourceExistsError
+from azure.storage.queue import QueueClient, TextBase64EncodePolicy
+
+from shared.contracts import DeliveryEvent
+from shared.settings import get_settings
+
+
+@functools.cache
+def get_events_queue() -> QueueClient:
+    """The process's events queue client (queue created on first use)."""
+    settings = get_settings()
+    # A QueueClient built directly keeps its encode policy (get_queue_client() would drop it).
+    client = QueueClient.from_connection_string(
+        settings.storage_connection_string,
+        settings.events_queue_name,
+        message_encode_policy=TextBase64EncodePolicy(),
+        connection_timeout=5,
+        read_timeout=20,
+        retry_total=3,
+    )
+    with contextlib.suppress(ResourceExistsError):
+        client.create_queue()
+    return client
+
+
+def publish(event: DeliveryEvent) -> None:
+    """Put `event` on the events queue as UTF-8 JSON (field names as in the schema)."""
+    get_events_queue().send_message(event.model_dump_json(by_alias=True))

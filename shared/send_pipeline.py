@@ -1,0 +1,355 @@
+"""The send path shared by `send_sms` and `send_call`: validate, claim, reconcile, send, record.
+
+Failure classes (design §5, table in `failure_classes.py`):
+- bad input → the delivery is recorded `rejected` with the reason and raw payload; no retry;
+- permanent Twilio error → `failed` with the code (21610 also flags the recipient); no retry;
+- configuration, transient, ambiguous → the error is noted on the state row and raised, so the
+  host retries (and moves the message to `-poison` after the last attempt, which first records
+  `failed`: gave up).
+A request id seen before is not sent again: a claim (`create_entity` of the state row) that
+already exists means a duplicate. If an earlier attempt claimed but recorded no SID, this attempt
+first reconciles (lists Messages/Calls like it) unless the earlier failure was known not to reach
+Twilio.
+"""
+
+from __future__ import annotations
+
+import binascii
+import json
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ValidationError
+
+from shared import delivery_store
+from shared.delivery_recorder import RecordOutcome, Report, record, record_first
+from shared.delivery_store import DeliveryState, StateChange
+from shared.failure_classes import OPTED_OUT_CODE, ClassifiedError, FailureClass
+from shared.host_config import max_dequeue_count
+from shared.log_safety import mask_number
+from shared.settings import get_settings
+from shared.status_rules import FAILED, REJECTED, SENDING, Channel
+from shared.twilio_gateway import TwilioResource
+
+logger = logging.getLogger(__name__)
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+# Raw payloads are kept for diagnosis, cut to fit a table property and an event.
+MAX_RAW_PAYLOAD_CHARS = 8000
+# Clock skew allowed between this host and Twilio when reconciling.
+RECONCILE_SKEW = timedelta(minutes=2)
+
+
+class SendOutcome(StrEnum):
+    """How one queue message ended (when it did not raise)."""
+
+    REJECTED = "rejected"
+    DUPLICATE = "duplicate"
+    SENT = "sent"
+    RECONCILED = "reconciled"
+    FAILED = "failed"
+
+
+class BadInputError(ValueError):
+    """The request can never be sent as it is; the message says why."""
+
+
+class ClaimInProgressError(RuntimeError):
+    """Another attempt claimed this request moments ago and may still be sending: retry later."""
+
+
+@dataclass(frozen=True)
+class QueueDelivery:
+    """One delivery of a queue message, as the host hands it to the function."""
+
+    message_id: str
+    body: bytes
+    dequeue_count: int
+
+
+class Request(Protocol):
+    """What the pipeline reads from a validated request."""
+
+    @property
+    def id(self) -> str:
+        """The idempotency key."""
+        ...
+
+    @property
+    def to(self) -> str:
+        """The recipient."""
+        ...
+
+    @property
+    def metadata(self) -> Any:
+        """The producer's opaque data."""
+        ...
+
+
+class Sender[R: Request](Protocol):
+    """One channel's part of the send path (`sms_sender.SMS`, `call_sender.CALL`)."""
+
+    @property
+    def channel(self) -> Channel:
+        """`sms` or `call`."""
+        ...
+
+    @property
+    def model(self) -> type[BaseModel]:
+        """The request model of the channel."""
+        ...
+
+    def check(self, request: R) -> None:
+        """Raise `BadInputError` for what the model cannot see (e.g. settings-dependent rules)."""
+        ...
+
+    def state_properties(self, request: R) -> StateChange:
+        """Extra properties of the state row (e.g. the call script)."""
+        ...
+
+    def send(self, request: R) -> TwilioResource:
+        """Create the Message/Call; raises `ClassifiedError`."""
+        ...
+
+    def find(self, request: R, since: datetime) -> TwilioResource | None:
+        """The Message/Call an earlier attempt may have created; raises `ClassifiedError`."""
+        ...
+
+
+def process[R: Request](sender: Sender[R], delivery: QueueDelivery) -> SendOutcome:
+    """Handle one queue message end to end (see the module docstring)."""
+    parsed = _parse(sender, delivery)
+    if isinstance(parsed, SendOutcome):
+        return parsed
+    request = parsed
+    rid = request.id
+    log = {"rid": rid, "channel": sender.channel, "to": mask_number(request.to)}
+    claimed = delivery_store.create_state(
+        rid,
+        {
+            "channel": sender.channel,
+            "status": SENDING,
+            "status_source": "local",
+            "attempts": 1,
+            "event_count": 0,
+            "created_at": delivery_store.now(),
+            "claimed_at": delivery_store.now(),
+            "metadata": request.metadata,
+            **sender.state_properties(request),
+        },
+    )
+    if claimed is not None:
+        return _send(sender, request, claimed, delivery)
+    current = delivery_store.get_state(rid)
+    if current is None or _is_settled(current):
+        logger.info("duplicate request, not sent again %s", log)
+        return SendOutcome.DUPLICATE
+    reclaimed = _reclaim(rid, current)
+    logger.warning("request claimed before without a SID; attempt %s %s", reclaimed.attempts, log)
+    if current.failure_class != FailureClass.TRANSIENT:
+        since = (current.claimed_at or delivery_store.now()) - RECONCILE_SKEW
+        found = _guarded(sender, request, reclaimed, delivery, lambda: sender.find(request, since))
+        if isinstance(found, SendOutcome):
+            return found
+        if found is not None:
+            logger.warning("reconciled: an earlier attempt did create %s %s", found.sid, log)
+            _record_created(rid, reclaimed.attempts, found, reconciled=True)
+            return SendOutcome.RECONCILED
+    return _send(sender, request, reclaimed, delivery)
+
+
+def _parse[R: Request](sender: Sender[R], delivery: QueueDelivery) -> R | SendOutcome:
+    raw = delivery.body.decode("utf-8", errors="replace")
+    payload: object = None
+    try:
+        payload = json.loads(delivery.body.decode("utf-8"))
+        if not isinstance(payload, dict):
+            raise BadInputError("the message is not a JSON object")
+        # No id: the queue message id stands in (stable across redeliveries of this message).
+        payload.setdefault("id", delivery.message_id)
+        request: R = sender.model.model_validate(payload)  # type: ignore[assignment]
+        sender.check(request)
+    except (UnicodeDecodeError, json.JSONDecodeError, binascii.Error) as exc:
+        return _reject(sender, delivery, payload, raw, f"not UTF-8 JSON: {exc}")
+    except ValidationError as exc:
+        return _reject(sender, delivery, payload, raw, _validation_reason(exc))
+    except BadInputError as exc:
+        return _reject(sender, delivery, payload, raw, str(exc))
+    return request
+
+
+def _validation_reason(exc: ValidationError) -> str:
+    problems = [
+        f"{'.'.join(str(part) for part in error['loc']) or 'request'}: {error['msg']}"
+        for error in exc.errors(include_url=False, include_input=False)
+    ]
+    return "; ".join(problems)[:1000]
+
+
+def _reject[R: Request](
+    sender: Sender[R], delivery: QueueDelivery, payload: object, raw: str, reason: str
+) -> SendOutcome:
+    candidate = payload.get("id") if isinstance(payload, dict) else None
+    rid = candidate if isinstance(candidate, str) and _REQUEST_ID.match(candidate) else None
+    rid = rid or delivery.message_id
+    raw_payload = raw[:MAX_RAW_PAYLOAD_CHARS]
+    report = Report(
+        key="local-0-rejected",
+        status=REJECTED,
+        source="local",
+        error_message=reason,
+        detail={"reason": reason, "raw_payload": raw_payload},
+        state_change={"failure_class": FailureClass.BAD_INPUT.value},
+    )
+    outcome = record_first(
+        rid, sender.channel, report, {"reason": reason, "raw_payload": raw_payload}
+    )
+    if outcome == RecordOutcome.DUPLICATE:
+        # The id belongs to a delivery that exists already: keep it, note the bad copy.
+        delivery_store.add_history(
+            rid,
+            f"local-rejected-{delivery.message_id}",
+            {"status": REJECTED, "source": "local", "error_message": reason},
+        )
+    logger.warning("request rejected (bad input) rid=%s: %s", rid, reason)
+    return SendOutcome.REJECTED
+
+
+def _is_settled(state: DeliveryState) -> bool:
+    """Whether no new send may happen for this delivery."""
+    if state.twilio_sid is not None or state.status_source == "twilio":
+        return True
+    return state.status == REJECTED or state.failure_class == FailureClass.PERMANENT
+
+
+def _in_flight_window() -> timedelta:
+    """How long a claim without an outcome may still be sending (two HTTP timeouts, plus slack)."""
+    return timedelta(seconds=2 * get_settings().twilio_http_timeout_seconds + 10)
+
+
+def _reclaim(rid: str, seen: DeliveryState) -> DeliveryState:
+    """Take over a claim whose attempt ended without a SID; raise if someone else is sending."""
+    still_running = (
+        seen.status == SENDING
+        and not seen.failure_class
+        and seen.claimed_at is not None
+        and delivery_store.now() - seen.claimed_at < _in_flight_window()
+    )
+    if still_running:
+        raise ClaimInProgressError(f"request {rid} is being sent by another attempt")
+
+    def take(state: DeliveryState) -> StateChange | None:
+        if state.attempts != seen.attempts or _is_settled(state):
+            return None
+        return {
+            "status": SENDING,
+            "status_source": "local",
+            "attempts": state.attempts + 1,
+            "claimed_at": delivery_store.now(),
+            "failure_class": "",
+        }
+
+    state, change = delivery_store.update_state(rid, take)
+    if change is None:
+        raise ClaimInProgressError(f"request {rid} was claimed again by another attempt")
+    return state
+
+
+def _send[R: Request](
+    sender: Sender[R], request: R, state: DeliveryState, delivery: QueueDelivery
+) -> SendOutcome:
+    created = _guarded(sender, request, state, delivery, lambda: sender.send(request))
+    if isinstance(created, SendOutcome):
+        return created
+    logger.info(
+        "sent rid=%s sid=%s status=%s to=%s",
+        request.id,
+        created.sid,
+        created.status,
+        mask_number(request.to),
+    )
+    _record_created(request.id, state.attempts, created, reconciled=False)
+    return SendOutcome.SENT
+
+
+def _record_created(rid: str, attempt: int, created: TwilioResource, *, reconciled: bool) -> None:
+    record(
+        rid,
+        Report(
+            key=f"local-{attempt}-{'reconciled' if reconciled else 'created'}",
+            status=created.status,
+            source="twilio",
+            twilio_sid=created.sid,
+            detail={"reconciled": reconciled},
+            state_change={"failure_class": ""},
+        ),
+    )
+
+
+def _guarded[R: Request, T](
+    sender: Sender[R],
+    request: R,
+    state: DeliveryState,
+    delivery: QueueDelivery,
+    call: Callable[[], T],
+) -> T | SendOutcome:
+    """Run a Twilio call; permanent failures end the delivery, the others are noted and raised."""
+    try:
+        result = call()
+    except ClassifiedError as exc:
+        return _failed(sender, request, state, delivery, exc)
+    return result
+
+
+def _failed[R: Request](
+    sender: Sender[R],
+    request: R,
+    state: DeliveryState,
+    delivery: QueueDelivery,
+    exc: ClassifiedError,
+) -> SendOutcome:
+    rid, attempt = request.id, state.attempts
+    log = f"rid={rid} to={mask_number(request.to)} code={exc.code} class={exc.failure_class}"
+    if exc.failure_class in (FailureClass.PERMANENT, FailureClass.BAD_INPUT):
+        logger.warning("Twilio refused the request for good %s: %s", log, exc.message)
+        record(rid, _failure_report(attempt, "failed", exc, reason="refused by Twilio"))
+        if exc.code == OPTED_OUT_CODE:
+            delivery_store.mark_opted_out(request.to, rid, exc.code)
+        return SendOutcome.FAILED
+    if exc.failure_class == FailureClass.CONFIGURATION:
+        logger.error("CONFIGURATION ERROR, fix the settings and replay %s: %s", log, exc.message)
+    else:
+        logger.warning("send failed, will retry %s: %s", log, exc.message)
+
+    def note(current: DeliveryState) -> StateChange | None:
+        if current.attempts != attempt or _is_settled(current):
+            return None
+        return {
+            "failure_class": exc.failure_class.value,
+            "error_code": exc.code,
+            "error_message": exc.message,
+        }
+
+    delivery_store.update_state(rid, note)
+    if delivery.dequeue_count >= max_dequeue_count():
+        reason = f"gave up after {delivery.dequeue_count} attempts"
+        logger.error("giving up %s: %s", log, reason)
+        record(rid, _failure_report(attempt, "gave-up", exc, reason=reason))
+    raise exc
+
+
+def _failure_report(attempt: int, kind: str, exc: ClassifiedError, *, reason: str) -> Report:
+    return Report(
+        key=f"local-{attempt}-{kind}",
+        status=FAILED,
+        source="local",
+        error_code=exc.code,
+        error_message=exc.message,
+        detail={"reason": reason, "failure_class": exc.failure_class.value},
+        state_change={"failure_class": exc.failure_class.value},
+    )

@@ -1,0 +1,73 @@
+"""The SMS channel of the send path: `SmsRequest` → Twilio Messages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel
+
+from shared import twilio_gateway
+from shared.callback_urls import status_callback_url
+from shared.contracts import SmsRequest
+from shared.delivery_store import StateChange
+from shared.failure_classes import ClassifiedError, FailureClass
+from shared.send_pipeline import BadInputError
+from shared.settings import get_settings
+from shared.twilio_gateway import TwilioResource
+
+
+class SmsSender:
+    """`send_pipeline.Sender` for SMS/MMS."""
+
+    channel: Literal["sms"] = "sms"
+    model: type[BaseModel] = SmsRequest
+
+    def check(self, request: SmsRequest) -> None:
+        """A scheduled message needs a Messaging Service (Twilio sends it at once otherwise)."""
+        settings = get_settings()
+        service = request.messaging_service_sid or settings.twilio_messaging_service_sid
+        if request.send_at is not None and (request.from_ is not None or service is None):
+            raise BadInputError("send_at needs a Messaging Service (and no explicit from)")
+
+    def state_properties(self, request: SmsRequest) -> StateChange:
+        """Nothing beyond the common properties."""
+        return {}
+
+    def _sender(self, request: SmsRequest) -> tuple[str | None, str | None]:
+        """(From, MessagingServiceSid): the request's choice, else the settings'."""
+        if request.from_ is not None or request.messaging_service_sid is not None:
+            return request.from_, request.messaging_service_sid
+        settings = get_settings()
+        if settings.twilio_messaging_service_sid is not None:
+            return None, settings.twilio_messaging_service_sid
+        if settings.twilio_from_number is not None:
+            return settings.twilio_from_number, None
+        raise ClassifiedError(
+            FailureClass.CONFIGURATION,
+            "no sender: set TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID",
+        )
+
+    def send(self, request: SmsRequest) -> TwilioResource:
+        """Create the Message, with the status callback carrying the request id."""
+        from_, service = self._sender(request)
+        return twilio_gateway.send_message(
+            to=request.to,
+            from_=from_,
+            messaging_service_sid=service,
+            body=request.body,
+            media_urls=request.media_urls,
+            status_callback=status_callback_url(get_settings().public_base_url, request.id, "sms"),
+            send_at=request.send_at,
+            validity_period=request.validity_period,
+        )
+
+    def find(self, request: SmsRequest, since: datetime) -> TwilioResource | None:
+        """A Message to the same number with the same body, created since `since`."""
+        from_, _ = self._sender(request)
+        return twilio_gateway.find_message(
+            to=request.to, from_=from_, body=request.body, since=since
+        )
+
+
+SMS = SmsSender()

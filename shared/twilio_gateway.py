@@ -1,0 +1,174 @@
+"""The small Twilio wrapper: one REST client per process, explicit timeouts, classified errors."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import requests
+from twilio.base.exceptions import (  # type: ignore[import-untyped]
+    TwilioRestException,
+    TwilioServiceException,
+)
+from twilio.http.http_client import TwilioHttpClient  # type: ignore[import-untyped]
+from twilio.rest import Client  # type: ignore[import-untyped]
+
+from shared.failure_classes import ClassifiedError, FailureClass, classify
+from shared.settings import get_settings
+
+CALL_PROGRESS_EVENTS = ["initiated", "ringing", "answered", "completed"]
+# Twilio's List endpoints return newest first; a reconcile looks at this many candidates.
+RECONCILE_PAGE = 50
+
+
+class TwilioRequestError(ClassifiedError):
+    """A Twilio request failed; `failure_class` says what the send path should do."""
+
+
+@dataclass(frozen=True)
+class TwilioResource:
+    """The parts of a created or listed Message/Call the app keeps."""
+
+    sid: str
+    status: str
+
+
+@functools.cache
+def get_client() -> Any:
+    """The process's `twilio.rest.Client` (auth token or API key; emulator base URL if set)."""
+    settings = get_settings()
+    http_client = TwilioHttpClient(timeout=settings.twilio_http_timeout_seconds)
+    if settings.twilio_api_key_sid is not None:
+        client = Client(
+            settings.twilio_api_key_sid,
+            settings.twilio_api_key_secret,
+            settings.twilio_account_sid,
+            http_client=http_client,
+        )
+    else:
+        client = Client(
+            settings.twilio_account_sid, settings.twilio_auth_token, http_client=http_client
+        )
+    if settings.twilio_api_base_url is not None:
+        client.api.base_url = settings.twilio_api_base_url
+    return client
+
+
+@contextmanager
+def _translated_errors(what: str) -> Iterator[None]:
+    """Turn twilio/requests exceptions into `TwilioRequestError` with its failure class."""
+    try:
+        yield
+    except (TwilioRestException, TwilioServiceException) as exc:
+        code = exc.code if isinstance(exc.code, int) else None
+        status = exc.status if isinstance(exc.status, int) else None
+        detail = getattr(exc, "msg", None) or getattr(exc, "detail", None) or str(exc)
+        raise TwilioRequestError(classify(code, status), f"{what}: {detail}", code, status) from exc
+    except requests.exceptions.ConnectTimeout as exc:
+        # Never connected, so Twilio cannot have processed the request.
+        raise TwilioRequestError(FailureClass.TRANSIENT, f"{what}: connect timeout") from exc
+    except requests.exceptions.RequestException as exc:
+        # A read timeout or broken connection may come after Twilio accepted the POST.
+        raise TwilioRequestError(
+            FailureClass.AMBIGUOUS, f"{what}: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def _resource(instance: Any) -> TwilioResource:
+    if not instance.sid:
+        raise TwilioRequestError(FailureClass.AMBIGUOUS, "Twilio answered without a SID")
+    return TwilioResource(sid=str(instance.sid), status=str(instance.status or "queued"))
+
+
+def send_message(
+    *,
+    to: str,
+    from_: str | None,
+    messaging_service_sid: str | None,
+    body: str | None,
+    media_urls: list[str] | None,
+    status_callback: str,
+    send_at: datetime | None,
+    validity_period: int | None,
+) -> TwilioResource:
+    """Create a Message (POST Messages.json)."""
+    kwargs: dict[str, Any] = {"to": to, "status_callback": status_callback}
+    optional = {
+        "from_": from_,
+        "messaging_service_sid": messaging_service_sid,
+        "body": body,
+        "media_url": media_urls,
+        "validity_period": validity_period,
+    }
+    kwargs.update({key: value for key, value in optional.items() if value is not None})
+    if send_at is not None:
+        kwargs["send_at"] = send_at
+        kwargs["schedule_type"] = "fixed"
+    with _translated_errors("create message"):
+        return _resource(get_client().messages.create(**kwargs))
+
+
+def create_call(
+    *,
+    to: str,
+    from_: str,
+    status_callback: str,
+    url: str | None,
+    twiml: str | None,
+    timeout: int | None,
+    machine_detection: str | None,
+    record: bool | None,
+) -> TwilioResource:
+    """Create a Call (POST Calls.json) that fetches `url` or runs `twiml`."""
+    kwargs: dict[str, Any] = {
+        "to": to,
+        "from_": from_,
+        "status_callback": status_callback,
+        "status_callback_event": CALL_PROGRESS_EVENTS,
+        "status_callback_method": "POST",
+    }
+    optional = {
+        "url": url,
+        "method": "POST" if url is not None else None,
+        "twiml": twiml,
+        "timeout": timeout,
+        "machine_detection": machine_detection,
+        "record": record,
+    }
+    kwargs.update({key: value for key, value in optional.items() if value is not None})
+    with _translated_errors("create call"):
+        return _resource(get_client().calls.create(**kwargs))
+
+
+def _created_since(instance: Any, since: datetime) -> bool:
+    created = instance.date_created
+    return isinstance(created, datetime) and created >= since
+
+
+def find_message(
+    *, to: str, from_: str | None, body: str | None, since: datetime
+) -> TwilioResource | None:
+    """The Message an earlier attempt may have created (same To, From and body, created since)."""
+    filters: dict[str, Any] = {"to": to, "limit": RECONCILE_PAGE}
+    if from_ is not None:
+        filters["from_"] = from_
+    with _translated_errors("list messages"):
+        candidates = get_client().messages.list(**filters)
+    matches = [
+        m
+        for m in candidates
+        if _created_since(m, since) and (body is None or (m.body or "") == body)
+    ]
+    return _resource(min(matches, key=lambda m: m.date_created)) if matches else None
+
+
+def find_call(*, to: str, from_: str, since: datetime) -> TwilioResource | None:
+    """The Call an earlier attempt may have created (same To and From, created since)."""
+    with _translated_errors("list calls"):
+        candidates = get_client().calls.list(to=to, from_=from_, limit=RECONCILE_PAGE)
+    matches = [c for c in candidates if _created_since(c, since)]
+    return _resource(min(matches, key=lambda c: c.date_created)) if matches else None
