@@ -19,10 +19,11 @@ from producer.enqueue import (
 )
 from producer.errors import InvalidInputError, ProducerError
 from producer.events import follow_events, read_events
-from producer.output import event_line, poison_listing_text
+from producer.output import delivery_text, event_line, poison_listing_text
 from producer.poison import list_poison, replay_poison
 from producer.queues import StorageQueues
 from producer.settings import ProducerSettings, load_settings
+from producer.status import open_deliveries_table, read_delivery
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -95,6 +96,14 @@ def run_call(args: argparse.Namespace) -> int:
     queues = StorageQueues(settings.connection_string)
     sent = enqueue_request(queues, settings.call_queue, request)
     return _report_enqueued(sent.id, sent.queue, sent.message_id)
+
+
+def run_status(args: argparse.Namespace) -> int:
+    """`status`: print the current delivery state and history of a request id."""
+    settings = load_settings(args.connection)
+    table = open_deliveries_table(settings.connection_string, settings.deliveries_table)
+    print(delivery_text(read_delivery(table, args.id), as_json=args.json))
+    return 0
 
 
 def run_events(args: argparse.Namespace) -> int:
@@ -184,6 +193,13 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument("--machine-detection", choices=["Enable", "DetectMessageEnd"])
     call.add_argument("--record", action="store_true", default=None, help="record the call")
     call.set_defaults(handler=run_call)
+
+    status = commands.add_parser(
+        "status", parents=[common], help="show the delivery state and history of a request"
+    )
+    status.add_argument("id", metavar="ID", help="the request id")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.set_defaults(handler=run_status)
 
     events = commands.add_parser(
         "events",

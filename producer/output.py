@@ -7,10 +7,43 @@ from datetime import datetime
 
 from producer.events import ReceivedEvent
 from producer.poison import PoisonListing, PoisonMessage
+from producer.status import DeliveryRecord, Row
 
 
 def _when(at: datetime | None) -> str:
     return at.isoformat() if at is not None else "-"
+
+
+def _json_value(value: object) -> str:
+    """`json.dumps` fallback: timestamps as ISO 8601, anything else as its text."""
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True, default=_json_value)
+    return str(value)
+
+
+def delivery_text(record: DeliveryRecord, *, as_json: bool) -> str:
+    """A request's current state and its history, as JSON or as readable text."""
+    if as_json:
+        document = {"id": record.request_id, "current": record.current, "history": record.history}
+        return json.dumps(document, indent=2, sort_keys=True, default=_json_value)
+    lines = [f"request {record.request_id}"]
+    current: Row = record.current or {}
+    lines.append(f"  status: {current.get('status', '(no state row)')}")
+    hidden = {"status", "row"}
+    lines += [f"  {key}: {_shown(current[key])}" for key in sorted(current) if key not in hidden]
+    lines.append(f"history ({len(record.history)} reports, oldest first):")
+    for row in record.history:
+        details = " ".join(
+            f"{key}={_shown(row[key])}" for key in sorted(row) if key not in {"at", "status", "row"}
+        )
+        lines.append(f"  {_shown(row.get('at', '-'))}  {row.get('status', '-')}  {details}")
+    return "\n".join(lines)
 
 
 def event_line(received: ReceivedEvent, *, as_json: bool) -> str:

@@ -126,10 +126,11 @@ def replay_poison(
         except ResourceNotFoundError:
             remaining = 0
         while remaining > 0:
+            page = min(PAGE_SIZE, remaining)
             batch = list(
                 poison.receive_messages(
-                    messages_per_page=PAGE_SIZE,
-                    max_messages=min(PAGE_SIZE, remaining),
+                    messages_per_page=page,
+                    max_messages=page,
                     visibility_timeout=HOLD_SECONDS,
                 )
             )

@@ -1,0 +1,91 @@
+"""Read a request's delivery state and history from the deliveries table.
+
+The rows follow `shared.delivery_store`'s layout: partition = request id, the current state in
+row `state`, one history row per report with a RowKey starting `h-`. They are read here with
+the producer's own table client because the store's read functions need the whole app's
+settings (Twilio credentials, public URL), which a producer does not have."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from azure.core.exceptions import ResourceNotFoundError
+from azure.data.tables import EntityProperty, TableClient, TableServiceClient
+
+from producer.errors import DeliveryNotFoundError, InvalidInputError, storage_errors
+from producer.queues import CONNECTION_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS
+from shared.delivery_store import STATE_ROW
+
+HISTORY_PREFIX = "h-"
+KEY_PROPERTIES = ("PartitionKey", "RowKey")
+
+Row = dict[str, object]
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    """What the deliveries table holds about one request."""
+
+    request_id: str
+    current: Row | None
+    history: list[Row]
+
+
+def open_deliveries_table(connection_string: str, table_name: str) -> TableClient:
+    """A client for the deliveries table, with the producer's timeouts and short retries."""
+    try:
+        service = TableServiceClient.from_connection_string(
+            connection_string,
+            connection_timeout=CONNECTION_TIMEOUT_SECONDS,
+            read_timeout=READ_TIMEOUT_SECONDS,
+            retry_total=2,
+        )
+    except ValueError as error:
+        raise InvalidInputError(f"storage connection string is not valid: {error}") from error
+    return service.get_table_client(table_name)
+
+
+def _plain(value: Any) -> object:
+    """A property value as plain data: dicts/lists the store saved as JSON text come back."""
+    if isinstance(value, EntityProperty):
+        value = value.value
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            parsed: object = json.loads(value)
+        except json.JSONDecodeError:
+            return value
+        return parsed
+    return value
+
+
+def _row(entity: Mapping[str, Any]) -> Row:
+    return {key: _plain(value) for key, value in entity.items() if key not in KEY_PROPERTIES} | {
+        "row": entity["RowKey"]
+    }
+
+
+def _history_order(row: Row) -> tuple[str, str]:
+    at = row.get("at")
+    return (at.isoformat() if isinstance(at, datetime) else "", str(row["row"]))
+
+
+def read_delivery(table: TableClient, request_id: str) -> DeliveryRecord:
+    """The state row and the history rows (oldest first) of `request_id`.
+
+    Raises `DeliveryNotFoundError` when the table holds nothing for it."""
+    with storage_errors(f"read delivery state of {request_id!r}"):
+        try:
+            entities = list(
+                table.query_entities("PartitionKey eq @pk", parameters={"pk": request_id})
+            )
+        except ResourceNotFoundError:  # no table yet: nothing was ever recorded
+            entities = []
+    current = next((_row(e) for e in entities if e["RowKey"] == STATE_ROW), None)
+    history = [_row(e) for e in entities if str(e["RowKey"]).startswith(HISTORY_PREFIX)]
+    if current is None and not history:
+        raise DeliveryNotFoundError(f"no delivery recorded for request id {request_id!r}")
+    return DeliveryRecord(request_id, current, sorted(history, key=_history_order))
