@@ -57,6 +57,8 @@ class Call:
     date_updated: datetime
     queue_time_ms: int
     seq: int
+    # Scheme and host the API was called on (for RecordingUrl).
+    api_base: str
     status: str = "queued"
     start_time: datetime | None = None
     end_time: datetime | None = None

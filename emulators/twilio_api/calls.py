@@ -1,9 +1,313 @@
-"""Calls API and TwiML runner. Placeholder created by engineer A so the app imports it; engineer B
-owns this file from now on and replaces it with the real Calls API (keep `setup(app)`)."""
+"""Calls API v2010 (create, fetch, list with filters and paging, update, delete) and the calls part
+of the inspection API (`/_emulator/calls`, `/_emulator/callees`)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 
+from emulators.twilio_api.call_lifecycle import CallEngine, SmsSender
+from emulators.twilio_api.call_resource import Call
+from emulators.twilio_api.call_validation import validate_create, validate_update
+from emulators.twilio_api.callees import CalleeScript
+from emulators.twilio_api.clock import utc_now
+from emulators.twilio_api.context import EMULATOR, Emulator
+from emulators.twilio_api.errors import TwilioError, bad_request, internal_error, not_found
+from emulators.twilio_api.message_resource import Message
+from emulators.twilio_api.messages import run_life
+from emulators.twilio_api.numbers import outcome_for
+from emulators.twilio_api.segments import count_segments
+from emulators.twilio_api.sids import new_sid
+
+COLLECTION = "/2010-04-01/Accounts/{account_sid}/Calls.json"
+INSTANCE = "/2010-04-01/Accounts/{account_sid}/Calls/{sid:[A-Za-z0-9]+}.json"
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 1000
+LIST_FILTERS = (
+    "To",
+    "From",
+    "ParentCallSid",
+    "Status",
+    "StartTime",
+    "StartTime<",
+    "StartTime>",
+    "EndTime",
+    "EndTime<",
+    "EndTime>",
+)
+
+CALLS = web.AppKey("calls", CallEngine)
+routes = web.RouteTableDef()
+
+
+def _engine(request: web.Request) -> CallEngine:
+    return request.app[CALLS]
+
+
+def _find(request: web.Request) -> Call:
+    call = _engine(request).calls.get(request.match_info["sid"])
+    if call is None:
+        raise not_found(request.path)
+    return call
+
+
+@routes.post(COLLECTION)
+async def create_call(request: web.Request) -> web.Response:
+    """Create (place) a call: validate, store it queued, start its life, answer 201."""
+    emulator = request.app[EMULATOR]
+    form = await request.post()
+    accepted = validate_create(form)  # type: ignore[arg-type]
+    call = _engine(request).place(
+        accepted.to, accepted.from_, accepted.request, f"{request.scheme}://{request.host}"
+    )
+    if emulator.faults.fire("error_500_after_store"):
+        # The ambiguous case: the call exists and will ring, but the client sees a 500.
+        raise internal_error()
+    return web.json_response(call.to_json(), status=201)
+
+
+@routes.get(INSTANCE)
+async def fetch_call(request: web.Request) -> web.Response:
+    """Fetch one call."""
+    return web.json_response(_find(request).to_json())
+
+
+@routes.post(INSTANCE)
+async def update_call(request: web.Request) -> web.Response:
+    """End a call (`Status=canceled|completed`) or give it new TwiML (`Url` or `Twiml`)."""
+    engine = _engine(request)
+    call = _find(request)
+    update = validate_update(await request.post())  # type: ignore[arg-type]
+    if update.status is not None:
+        engine.hang_up(call, update.status)
+    elif update.url is not None or update.twiml is not None:
+        if call.status != "in-progress":
+            raise bad_request(21220, "Call is not in-progress. Cannot redirect.")
+        url, method, twiml = update.url, update.method, update.twiml or ""
+        if url is not None:
+            engine.redirect(call, lambda runner: runner.run_url(url, method))
+        else:
+            engine.redirect(call, lambda runner: runner.run_twiml(twiml))
+    if update.status_callback is not None:
+        call.request = update.with_callback(call.request)
+    return web.json_response(call.to_json())
+
+
+@routes.delete(INSTANCE)
+async def delete_call(request: web.Request) -> web.Response:
+    """Delete a call whose life is over (204); one still queued or live answers 20009."""
+    engine = _engine(request)
+    call = _find(request)
+    if not call.ended:
+        raise TwilioError(409, 20009, "Cannot delete this resource before it is complete")
+    del engine.calls[call.sid]
+    return web.Response(status=204)
+
+
+@routes.get(COLLECTION)
+async def list_calls(request: web.Request) -> web.Response:
+    """List calls newest first, filtered (To, From, Status, Start/EndTime), paged like Twilio."""
+    emulator = request.app[EMULATOR]
+    filters = {key: request.query[key] for key in LIST_FILTERS if request.query.get(key)}
+    items = sorted(_engine(request).calls.values(), key=lambda c: c.seq, reverse=True)
+    items = [call for call in items if _matches(call, filters)]
+    page_size = _int_query(request, "PageSize", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    page = _int_query(request, "Page", 0, 0, 1_000_000)
+    start = _page_start(items, request.query.get("PageToken", ""), page, page_size)
+    chunk = items[start : start + page_size]
+    base = COLLECTION.format(account_sid=emulator.config.account_sid)
+
+    def page_uri(number: int, token: str | None) -> str:
+        query: list[tuple[str, str | int]] = [*filters.items(), ("PageSize", page_size)]
+        query.append(("Page", number))
+        if token:
+            query.append(("PageToken", token))
+        return f"{base}?{urlencode(query)}"
+
+    has_next = bool(chunk) and start + page_size < len(items)
+    body: dict[str, Any] = {
+        "calls": [call.to_json() for call in chunk],
+        "end": start + max(len(chunk) - 1, 0),
+        "first_page_uri": page_uri(0, None),
+        "next_page_uri": page_uri(page + 1, "PA" + chunk[-1].sid) if has_next else None,
+        "page": page,
+        "page_size": page_size,
+        "previous_page_uri": (
+            page_uri(page - 1, "PB" + chunk[0].sid) if chunk and start > 0 and page > 0 else None
+        ),
+        "start": start,
+        "uri": page_uri(page, request.query.get("PageToken")),
+    }
+    return web.json_response(body)
+
+
+def _matches(call: Call, filters: dict[str, str]) -> bool:
+    """Whether `call` passes every list filter (dates: `YYYY-MM-DD` or ISO 8601 date-times)."""
+    exact = {"To": call.to, "From": call.from_, "Status": call.status, "ParentCallSid": None}
+    for key, value in filters.items():
+        if key in exact:
+            if exact[key] != value:
+                return False
+            continue
+        field = key.rstrip("<>")
+        op = key.removeprefix(field) or "="
+        moment = call.start_time if field == "StartTime" else call.end_time
+        if not _date_matches(moment, op, _date_bound(key, value)):
+            return False
+    return True
+
+
+def _date_bound(key: str, raw: str) -> datetime | date:
+    try:
+        if len(raw) == 10:
+            return date.fromisoformat(raw)
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise bad_request(20001, f"Invalid {key}: {raw}") from None
+    if moment.tzinfo is None:
+        raise bad_request(20001, f"Invalid {key}: {raw} (give a date or a UTC date-time)")
+    return moment
+
+
+def _date_matches(moment: datetime | None, op: str, bound: datetime | date) -> bool:
+    if moment is None:
+        return False
+    left: datetime | date = moment if isinstance(bound, datetime) else moment.date()
+    if op == "<":
+        return left <= bound
+    if op == ">":
+        return left >= bound
+    return left == bound
+
+
+def _int_query(request: web.Request, key: str, default: int, low: int, high: int) -> int:
+    raw = request.query.get(key)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise bad_request(20001, f"Invalid {key}: {raw}") from None
+    if not low <= value <= high:
+        raise bad_request(20001, f"{key} must be between {low} and {high}")
+    return value
+
+
+def _page_start(items: list[Call], token: str, page: int, page_size: int) -> int:
+    """Index of the page's first call: after/before the token's SID, else Page*PageSize."""
+    if token[:2] in ("PA", "PB"):
+        sids = [call.sid for call in items]
+        sid = token[2:]
+        if sid in sids:
+            index = sids.index(sid)
+            return index + 1 if token.startswith("PA") else max(0, index - page_size)
+    return page * page_size
+
+
+# -- inspection ---------------------------------------------------------------------------------
+
+
+def call_view(call: Call) -> dict[str, Any]:
+    """A call's API JSON plus what only the emulator knows: transcript, digits, callbacks."""
+    request = call.request
+    return {
+        **call.to_json(),
+        "url": request.url,
+        "method": request.method,
+        "twiml": request.twiml,
+        "status_callback": request.status_callback,
+        "status_callback_events": sorted(request.status_callback_events),
+        "machine_detection": request.machine_detection,
+        "record": request.record,
+        "recording_url": call.recording.url if call.recording else None,
+        "error_code": call.error_code,
+        "error_message": call.error_message,
+        "callback_statuses": list(call.events),
+        "documents": list(call.transcript.documents),
+        "transcript": list(call.transcript.entries),
+        "digits": list(call.transcript.digits),
+    }
+
+
+@routes.get("/_emulator/calls")
+async def inspect_calls(request: web.Request) -> web.Response:
+    """Every call, oldest first, with its transcript; `?to=` / `?status=` narrow the list."""
+    items = sorted(_engine(request).calls.values(), key=lambda c: c.seq)
+    if to := request.query.get("to"):
+        items = [call for call in items if call.to == to]
+    if status := request.query.get("status"):
+        items = [call for call in items if call.status == status]
+    return web.json_response({"calls": [call_view(call) for call in items]})
+
+
+@routes.get("/_emulator/calls/{sid}")
+async def inspect_call(request: web.Request) -> web.Response:
+    """One call with its transcript."""
+    return web.json_response(call_view(_find(request)))
+
+
+@routes.get("/_emulator/callees")
+async def list_callees(request: web.Request) -> web.Response:
+    """The callee scripts in force."""
+    return web.json_response(
+        {"callees": [script.to_json() for script in _engine(request).callees.all()]}
+    )
+
+
+@routes.post("/_emulator/callees")
+async def set_callees(request: web.Request) -> web.Response:
+    """Set callee scripts: one JSON object, or a list of them (each replaces its number's)."""
+    try:
+        data = await request.json()
+        items = data if isinstance(data, list) else [data]
+        scripts = [CalleeScript.from_json(item) for item in items]
+    except (json.JSONDecodeError, ValueError) as error:
+        raise TwilioError(400, 400, f"invalid callee script: {error}") from error
+    book = _engine(request).callees
+    for script in scripts:
+        book.put(script)
+    return web.json_response({"callees": [script.to_json() for script in scripts]})
+
+
+# -- wiring -------------------------------------------------------------------------------------
+
+
+def _sms_sender(emulator: Emulator) -> SmsSender:
+    async def send(to: str, from_: str, body: str, status_callback: str | None) -> str:
+        """Create an outbound message for a `<Message>` verb and start its life."""
+        now = utc_now()
+        message = Message(
+            sid=new_sid("SM"),
+            account_sid=emulator.config.account_sid,
+            to=to,
+            from_=from_,
+            body=body,
+            messaging_service_sid=None,
+            status="queued",
+            num_segments=count_segments(body),
+            media_urls=[],
+            date_created=now,
+            date_updated=now,
+            status_callback=status_callback,
+            outcome=outcome_for(to).status,
+            # After every stored message, so the Messages list shows it newest.
+            seq=max((m.seq for m in emulator.messages.values()), default=0) + 1,
+        )
+        emulator.messages[message.sid] = message
+        emulator.background.spawn(run_life(emulator, message))
+        return message.sid
+
+    return send
+
 
 def setup(app: web.Application) -> None:
-    """Register the Calls routes on `app` (none yet)."""
-    del app
+    """Register the Calls routes and the calls inspection routes; clear calls on reset."""
+    emulator = app[EMULATOR]
+    engine = CallEngine(emulator, _sms_sender(emulator))
+    app[CALLS] = engine
+    emulator.on_reset(engine.reset)
+    app.add_routes(routes)
