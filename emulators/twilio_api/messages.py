@@ -132,17 +132,19 @@ def _date_filter(request: web.Request, key: str) -> datetime | date | None:
 
 
 def _matches_date(sent: datetime | None, op: str, bound: datetime | date) -> bool:
+    """Twilio filters DateSent by day; a bound with a time of day (other than midnight, which the
+    twilio client sends for plain dates) compares to the second."""
     if sent is None:
         return False
+    if isinstance(bound, datetime) and (op == "=" or bound.time() == datetime.min.time()):
+        bound = bound.date()
     if isinstance(bound, datetime):
-        left: datetime | date = sent.replace(microsecond=0)
-    else:
-        left = sent.date()
+        moment = sent.replace(microsecond=0)
+        return moment <= bound if op == "<" else moment >= bound
+    day = sent.date()
     if op == "=":
-        return left == bound
-    if op == "<":
-        return left <= bound
-    return left >= bound
+        return day == bound
+    return day <= bound if op == "<" else day >= bound
 
 
 def _int_query(request: web.Request, key: str, default: int, low: int, high: int) -> int:
