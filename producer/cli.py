@@ -11,19 +11,11 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from producer.enqueue import (
-    build_call_request,
-    build_sms_request,
-    enqueue_request,
-    load_script,
-)
+from producer.client import Producer
+from producer.enqueue import EnqueuedRequest, build_call_request, build_sms_request, load_script
 from producer.errors import InvalidInputError, ProducerError
-from producer.events import follow_events, read_events
 from producer.output import delivery_text, event_line, poison_listing_text
-from producer.poison import list_poison, replay_poison
-from producer.queues import StorageQueues
-from producer.settings import ProducerSettings, load_settings
-from producer.status import open_deliveries_table, read_delivery
+from producer.settings import load_settings
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -37,14 +29,9 @@ def _metadata(text: str | None) -> object:
         raise InvalidInputError(f"metadata: --metadata is not JSON: {error}") from error
 
 
-def _connect(args: argparse.Namespace) -> tuple[ProducerSettings, StorageQueues]:
-    settings = load_settings(args.connection)
-    return settings, StorageQueues(settings.connection_string)
-
-
-def _report_enqueued(request_id: str, queue: str, message_id: str) -> int:
-    print(request_id)
-    print(f"enqueued on {queue} (queue message {message_id})", file=sys.stderr)
+def _report_enqueued(sent: EnqueuedRequest) -> int:
+    print(sent.id)
+    print(f"enqueued on {sent.queue} (queue message {sent.message_id})", file=sys.stderr)
     return 0
 
 
@@ -64,9 +51,7 @@ def run_sms(args: argparse.Namespace) -> int:
             "metadata": _metadata(args.metadata),
         }
     )
-    queues = StorageQueues(settings.connection_string)
-    sent = enqueue_request(queues, settings.sms_queue, request)
-    return _report_enqueued(sent.id, sent.queue, sent.message_id)
+    return _report_enqueued(Producer(settings).send_sms(request))
 
 
 def run_call(args: argparse.Namespace) -> int:
@@ -93,29 +78,24 @@ def run_call(args: argparse.Namespace) -> int:
             "metadata": _metadata(args.metadata),
         }
     )
-    queues = StorageQueues(settings.connection_string)
-    sent = enqueue_request(queues, settings.call_queue, request)
-    return _report_enqueued(sent.id, sent.queue, sent.message_id)
+    return _report_enqueued(Producer(settings).place_call(request))
 
 
 def run_status(args: argparse.Namespace) -> int:
     """`status`: print the current delivery state and history of a request id."""
-    settings = load_settings(args.connection)
-    table = open_deliveries_table(settings.connection_string, settings.deliveries_table)
-    print(delivery_text(read_delivery(table, args.id), as_json=args.json))
+    producer = Producer(load_settings(args.connection))
+    print(delivery_text(producer.status(args.id), as_json=args.json))
     return 0
 
 
 def run_events(args: argparse.Namespace) -> int:
     """`events`: print delivery events; consume them unless --peek; keep polling with --follow."""
-    settings, queues = _connect(args)
+    producer = Producer(load_settings(args.connection))
     delete = not args.peek
     if args.follow:
-        received = follow_events(
-            queues, settings.events_queue, delete=delete, interval=args.interval
-        )
+        received = producer.follow_events(delete=delete, interval=args.interval)
     else:
-        received = read_events(queues, settings.events_queue, delete=delete)
+        received = producer.events(delete=delete)
     try:
         for item in received:
             stream = sys.stdout if item.event is not None else sys.stderr
@@ -127,15 +107,15 @@ def run_events(args: argparse.Namespace) -> int:
 
 def run_poison_list(args: argparse.Namespace) -> int:
     """`poison list`: show the first messages of a poison queue."""
-    _, queues = _connect(args)
-    print(poison_listing_text(list_poison(queues, args.queue), as_json=args.json))
+    producer = Producer(load_settings(args.connection))
+    print(poison_listing_text(producer.list_poison(args.queue), as_json=args.json))
     return 0
 
 
 def run_poison_replay(args: argparse.Namespace) -> int:
     """`poison replay`: move poison messages back to their queue (all, or one with --id)."""
-    _, queues = _connect(args)
-    replayed = replay_poison(queues, args.queue, message_id=args.id)
+    producer = Producer(load_settings(args.connection))
+    replayed = producer.replay_poison(args.queue, message_id=args.id)
     for message in replayed:
         print(f"replayed {message.poison_message_id} as {message.new_message_id}")
     print(f"{len(replayed)} message(s) replayed", file=sys.stderr)
