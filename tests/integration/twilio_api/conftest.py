@@ -1,5 +1,6 @@
 """Fixtures for the Twilio emulator's integration tests: a twilio client pointed at the session
-emulator, a callback sink (a real aiohttp server on 127.0.0.1) and a state reset before each test."""
+emulator, a callback sink (a real aiohttp server on 127.0.0.1) and a state reset before each
+test."""
 
 from __future__ import annotations
 

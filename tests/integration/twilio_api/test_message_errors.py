@@ -91,7 +91,8 @@ def test_magic_from_numbers(client: Client, from_: str, code: int) -> None:
 def test_magic_from_number_that_passes(client: Client) -> None:
     message = client.messages.create(to=TO, from_="+15005550006", body="x")
     assert message.status == "queued"
-    assert message.num_segments == "1" and message.num_media == "0"
+    assert message.num_segments == "1"
+    assert message.num_media == "0"
 
 
 @pytest.mark.parametrize(

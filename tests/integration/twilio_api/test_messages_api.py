@@ -43,7 +43,8 @@ def test_create_answers_201_with_every_schema_field(client: Client, kit: Any) ->
     assert set(data) >= FIELDS
     assert re.fullmatch(r"SM[0-9a-f]{32}", message.sid)
     assert message.status == "queued"
-    assert message.num_segments == "1" and message.num_media == "0"
+    assert message.num_segments == "1"
+    assert message.num_media == "0"
     assert message.direction == "outbound-api"
     assert message.api_version == "2010-04-01"
     assert message.account_sid == kit.emulator.account_sid
@@ -52,10 +53,12 @@ def test_create_answers_201_with_every_schema_field(client: Client, kit: Any) ->
         == f"/2010-04-01/Accounts/{kit.emulator.account_sid}/Messages/{message.sid}.json"
     )
     assert message.subresource_uris["media"].endswith(f"/Messages/{message.sid}/Media.json")
-    assert isinstance(data["date_created"], str) and data["date_created"].endswith("+0000")
+    assert isinstance(data["date_created"], str)
+    assert data["date_created"].endswith("+0000")
     assert parsedate_to_datetime(data["date_created"]).tzinfo is not None
     last = client.http_client._test_only_last_response
-    assert last is not None and last.status_code == 201
+    assert last is not None
+    assert last.status_code == 201
 
 
 def test_media_message_gets_mm_sid_and_num_media(client: Client) -> None:
@@ -92,10 +95,12 @@ def test_num_segments_follows_gsm7_and_ucs2_rules(client: Client, body: str, seg
 def test_fetch_returns_the_message_and_unknown_sid_is_20404(client: Client) -> None:
     created = client.messages.create(to="+15551230004", from_="+15551239999", body="fetch me")
     fetched = client.messages(created.sid).fetch()
-    assert fetched.sid == created.sid and fetched.body == "fetch me"
+    assert fetched.sid == created.sid
+    assert fetched.body == "fetch me"
     with pytest.raises(TwilioRestException) as caught:
         client.messages("SM" + "0" * 32).fetch()
-    assert caught.value.status == 404 and caught.value.code == 20404
+    assert caught.value.status == 404
+    assert caught.value.code == 20404
 
 
 def test_messaging_service_message_starts_accepted_without_from(client: Client, kit: Any) -> None:
@@ -158,7 +163,9 @@ def test_list_page_json_has_twilio_paging_fields(client: Client, kit: Any) -> No
         "start",
         "uri",
     } <= set(payload)
-    assert payload["page"] == 0 and payload["page_size"] == 2 and payload["start"] == 0
+    assert payload["page"] == 0
+    assert payload["page_size"] == 2
+    assert payload["start"] == 0
     assert payload["end"] == 1
     assert "PageToken=PA" in payload["next_page_uri"]
     assert payload["next_page_uri"].startswith(f"/2010-04-01/Accounts/{kit.emulator.account_sid}/")
@@ -206,7 +213,8 @@ def test_cancel_of_unscheduled_message_is_30409(client: Client) -> None:
     message = client.messages.create(to="+15551230042", from_="+15551239999", body="now")
     with pytest.raises(TwilioRestException) as caught:
         client.messages(message.sid).update(status="canceled")
-    assert caught.value.status == 400 and caught.value.code == 30409
+    assert caught.value.status == 400
+    assert caught.value.code == 30409
 
 
 def test_delete_answers_204_then_404(client: Client, kit: Any) -> None:
@@ -214,7 +222,8 @@ def test_delete_answers_204_then_404(client: Client, kit: Any) -> None:
     kit.wait_for(lambda: client.messages(message.sid).fetch().status == "delivered", "delivery")
     assert client.messages(message.sid).delete() is True
     last = client.http_client._test_only_last_response
-    assert last is not None and last.status_code == 204
+    assert last is not None
+    assert last.status_code == 204
     with pytest.raises(TwilioRestException) as caught:
         client.messages(message.sid).fetch()
     assert caught.value.code == 20404
