@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from contextlib import suppress
 
 from azure.core.exceptions import ResourceExistsError
@@ -22,6 +23,8 @@ READ_TIMEOUT_SECONDS = 15
 # The SDK default waits 15 s+ between attempts; an operator at a prompt wants a quick answer.
 RETRY_POLICY = LinearRetry(backoff=1, retry_total=2, random_jitter_range=1)
 POISON_SUFFIX = "-poison"
+# Azure Storage queue names: 3-63 lowercase letters, digits and single hyphens.
+QUEUE_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?!-)){1,61}[a-z0-9]$")
 
 
 def encode_message_text(text: str) -> str:
@@ -36,6 +39,15 @@ def decode_message_text(raw: str) -> str | None:
         return base64.b64decode(raw.encode("ascii"), validate=True).decode("utf-8")
     except (UnicodeError, binascii.Error):
         return None
+
+
+def check_queue_name(name: str) -> str:
+    """`name`, if Azure Storage accepts it as a queue name; else `InvalidInputError`."""
+    if not QUEUE_NAME.fullmatch(name):
+        raise InvalidInputError(
+            f"queue name {name!r} is not valid: 3-63 lowercase letters, digits, single hyphens"
+        )
+    return name
 
 
 def poison_queue_name(queue: str) -> str:
@@ -71,7 +83,7 @@ class StorageQueues:
         if create:
             self.create_queue(name)
         return self._service.get_queue_client(
-            name,
+            check_queue_name(name),
             message_encode_policy=TextBase64EncodePolicy(),
             message_decode_policy=TextBase64DecodePolicy(),
         )
@@ -83,11 +95,11 @@ class StorageQueues:
         a message that is not base64; `decode_message_text` reports that case cleanly."""
         if create:
             self.create_queue(name)
-        return self._service.get_queue_client(name)
+        return self._service.get_queue_client(check_queue_name(name))
 
     def create_queue(self, name: str) -> None:
         """Create queue `name` unless this process already made sure it exists."""
-        if name in self._created:
+        if check_queue_name(name) in self._created:
             return
         with storage_errors(f"create queue {name!r}"), suppress(ResourceExistsError):
             self._service.create_queue(name)

@@ -121,3 +121,9 @@ def test_unknown_command_and_help_exit_codes(capsys: pytest.CaptureFixture[str])
     assert main(["fly"]) == 2
     assert main(["--help"]) == 0
     assert "poison" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("queue", ["SMS", "a--b", "x" * 60])
+def test_invalid_queue_name_exits_2(queue: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["poison", "list", queue, "--connection", UNREACHABLE]) == 2
+    assert "is not valid" in capsys.readouterr().err
