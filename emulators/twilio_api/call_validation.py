@@ -15,7 +15,7 @@ from emulators.twilio_api.errors import bad_request
 E164 = re.compile(r"^\+[1-9]\d{1,14}$")
 # Besides phone numbers Twilio calls Client identities and SIP addresses.
 OTHER_ENDPOINT = re.compile(r"^(client:[^\s]+|sip:[^\s]+@[^\s]+)$")
-HTTP_URL = re.compile(r"^https?://[^/\s?#_]+[^\s]*$")
+HTTP_URL = re.compile(r"^https?://[^/\s?#_]+(?:[/?#]\S*)?$")
 APPLICATION_SID = re.compile(r"^AP[0-9a-fA-F]{32}$")
 SEND_DIGITS = re.compile(r"^[0-9*#wW]{1,32}$")
 EVENTS = frozenset({"initiated", "ringing", "answered", "completed"})

@@ -176,12 +176,12 @@ def _date_bound(key: str, raw: str) -> datetime | date:
 def _date_matches(moment: datetime | None, op: str, bound: datetime | date) -> bool:
     if moment is None:
         return False
+    if op == "=":
+        # "Calls that started on this date": twilio sends a date as midnight `…T00:00:00Z`.
+        day = bound.date() if isinstance(bound, datetime) else bound
+        return moment.date() == day
     left: datetime | date = moment if isinstance(bound, datetime) else moment.date()
-    if op == "<":
-        return left <= bound
-    if op == ">":
-        return left >= bound
-    return left == bound
+    return left <= bound if op == "<" else left >= bound
 
 
 def _int_query(request: web.Request, key: str, default: int, low: int, high: int) -> int:
