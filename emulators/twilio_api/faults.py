@@ -53,7 +53,9 @@ class FaultSettings:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "FaultSettings":
         """Build settings from a JSON object; unknown keys or bad values raise ValueError."""
-        known = {*SWITCHES, "slow_seconds", "concurrency_limit", "seed"}
+        # "in_flight" is what GET /_emulator/faults reports; accepted (and ignored) so the
+        # answer of a GET can be posted back as is.
+        known = {*SWITCHES, "slow_seconds", "concurrency_limit", "seed", "in_flight"}
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown fault switches: {sorted(unknown)}")

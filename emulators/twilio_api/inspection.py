@@ -53,8 +53,10 @@ async def list_callbacks(request: web.Request) -> web.Response:
 
 @routes.get("/_emulator/faults")
 async def get_faults(request: web.Request) -> web.Response:
-    """The fault switches in force (counts show how many firings are left)."""
-    return web.json_response(request.app[EMULATOR].faults.settings.to_json())
+    """The fault switches in force (counts show how many firings are left) and the number of
+    REST requests in flight right now."""
+    faults = request.app[EMULATOR].faults
+    return web.json_response({**faults.settings.to_json(), "in_flight": faults.in_flight})
 
 
 @routes.post("/_emulator/faults")
