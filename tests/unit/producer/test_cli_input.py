@@ -103,11 +103,18 @@ def test_metadata_must_be_a_json_object(capsys: pytest.CaptureFixture[str]) -> N
     assert "metadata: " in capsys.readouterr().err
 
 
-def test_valid_request_reaches_storage_and_unreachable_storage_exits_1(
-    capsys: pytest.CaptureFixture[str],
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["sms", "--to", "+15005550006", "--body", "hi"],
+        ["status", "some-id"],
+        ["poison", "replay", "sms-requests"],
+    ],
+)
+def test_unreachable_storage_exits_1_with_a_clear_message(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    argv = ["sms", "--to", "+15005550006", "--body", "hi", "--connection", UNREACHABLE]
-    assert main(argv) == 1
+    assert main([*argv, "--connection", UNREACHABLE]) == 1
     assert "cannot reach Azure Storage" in capsys.readouterr().err
 
 
