@@ -1,0 +1,99 @@
+"""Queue triggers against real Azurite: delete on success, trigger metadata, retries with the
+visibility timeout, poison after maxDequeueCount, undecodable messages poisoned unread."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+from datetime import datetime
+from typing import Any
+
+from emulators.azurite import Azurite
+
+
+def test_success_deletes_the_message_and_delivers_trigger_metadata(
+    sample_host: Any, host_tools: Any, azurite: Azurite
+) -> None:
+    body = '{"to": "+15550001111", "body": "héllo"}'
+    sent = host_tools.base64_queue(azurite, sample_host.recorder_queue).send_message(body)
+
+    def seen() -> dict[str, Any] | None:
+        matches = [r for r in sample_host.app.records("recorder") if r["id"] == sent.id]
+        return matches[0] if matches else None
+
+    record = host_tools.wait_until(seen, "the recorder function to receive the message")
+    assert record["body"] == body
+    assert record["dequeue_count"] == 1
+    assert datetime.fromisoformat(record["insertion_time"]) == sent.inserted_on
+    assert datetime.fromisoformat(record["expiration_time"]) == sent.expires_on
+    assert datetime.fromisoformat(record["time_next_visible"]) > sent.inserted_on
+    assert record["pop_receipt"]
+
+    queue = host_tools.raw_queue(azurite, sample_host.recorder_queue)
+    host_tools.wait_until(
+        lambda: queue.get_queue_properties().approximate_message_count == 0,
+        "the processed message to be deleted",
+    )
+    output = sample_host.host.service.tail(200)
+    assert (
+        f"Executing 'Functions.recorder' (Reason='New queue message detected on "
+        f"'{sample_host.recorder_queue}'.', Id=" in output
+    )
+    assert "Executed 'Functions.recorder' (Succeeded, Id=" in output
+
+
+def test_failures_are_retried_then_the_original_text_goes_to_poison(
+    sample_host: Any, host_tools: Any, azurite: Azurite
+) -> None:
+    body = '{"id": "will-fail"}'
+    sent = host_tools.base64_queue(azurite, sample_host.failer_queue).send_message(body)
+    original_text = host_tools.raw_queue(azurite, sample_host.failer_queue)
+    poison = host_tools.raw_queue(azurite, f"{sample_host.failer_queue}-poison")
+
+    def poisoned() -> list[Any] | None:
+        try:
+            return list(poison.peek_messages(max_messages=32)) or None
+        except Exception:  # the poison queue does not exist until the first poison message
+            return None
+
+    messages = host_tools.wait_until(poisoned, "the failing message to reach the poison queue")
+    assert len(messages) == 1
+    # Still the base64 text the producer put on the queue, not the decoded body.
+    assert messages[0].content == base64.b64encode(body.encode()).decode()
+
+    attempts = [r for r in sample_host.app.records("failer") if r["id"] == sent.id]
+    assert [a["dequeue_count"] for a in attempts] == [1, 2, 3]  # host.json maxDequeueCount 3
+    assert all(a["body"] == body for a in attempts)
+    # visibilityTimeout is 1 s: a failed message stays hidden that long before its retry.
+    gaps = [later["at"] - earlier["at"] for earlier, later in itertools.pairwise(attempts)]
+    assert all(gap >= 0.9 for gap in gaps), gaps
+    assert original_text.get_queue_properties().approximate_message_count == 0
+
+    output = sample_host.host.service.tail(400)
+    assert "Executed 'Functions.failer' (Failed, Id=" in output
+    assert "RuntimeError: failer always fails" in output
+    assert (
+        f"Message has reached MaxDequeueCount of 3. Moving message to queue "
+        f"'{sample_host.failer_queue}-poison'." in output
+    )
+
+
+def test_undecodable_message_goes_to_poison_without_invoking(
+    sample_host: Any, host_tools: Any, azurite: Azurite
+) -> None:
+    raw_text = '{"plain": "json, not base64"}'
+    sent = host_tools.raw_queue(azurite, sample_host.recorder_queue).send_message(raw_text)
+    poison = host_tools.raw_queue(azurite, f"{sample_host.recorder_queue}-poison")
+
+    def poisoned() -> list[Any] | None:
+        try:
+            found = [m for m in poison.peek_messages(max_messages=32) if m.content == raw_text]
+        except Exception:  # the poison queue does not exist until the first poison message
+            return None
+        return found or None
+
+    host_tools.wait_until(poisoned, "the undecodable message to reach the poison queue")
+    assert not [r for r in sample_host.app.records("recorder") if r["id"] == sent.id]
+    assert f"Message decoding has failed! Check MessageEncoding settings. MessageId={sent.id}" in (
+        sample_host.host.service.tail(400)
+    )
