@@ -8,12 +8,13 @@ from typing import Literal
 from pydantic import BaseModel
 
 from shared import twilio_gateway
-from shared.callback_urls import status_callback_url, twiml_voice_url
+from shared.callback_urls import status_callback_url
 from shared.contracts import CallRequest
 from shared.delivery_store import StateChange
 from shared.failure_classes import ClassifiedError, FailureClass
 from shared.settings import get_settings
 from shared.twilio_gateway import TwilioResource
+from shared.twiml_render import twiml_voice_url
 
 
 class CallSender:

@@ -30,6 +30,7 @@ class RecordOutcome(StrEnum):
     KEPT = "kept"  # recorded in history; the current status stays (older or equal report)
     DUPLICATE = "duplicate"  # this exact report was recorded before: nothing changed
     UNKNOWN = "unknown"  # no delivery with this request id
+    IGNORED = "ignored"  # not a report the app understands (no status): nothing recorded
 
 
 @dataclass(frozen=True)

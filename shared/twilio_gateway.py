@@ -16,6 +16,7 @@ from twilio.base.exceptions import (  # type: ignore[import-untyped]
 )
 from twilio.http.http_client import TwilioHttpClient  # type: ignore[import-untyped]
 from twilio.rest import Client  # type: ignore[import-untyped]
+from urllib3.exceptions import ConnectTimeoutError
 
 from shared.failure_classes import ClassifiedError, FailureClass, classify
 from shared.settings import get_settings
@@ -68,14 +69,24 @@ def _translated_errors(what: str) -> Iterator[None]:
         status = exc.status if isinstance(exc.status, int) else None
         detail = getattr(exc, "msg", None) or getattr(exc, "detail", None) or str(exc)
         raise TwilioRequestError(classify(code, status), f"{what}: {detail}", code, status) from exc
-    except requests.exceptions.ConnectTimeout as exc:
-        # Never connected, so Twilio cannot have processed the request.
-        raise TwilioRequestError(FailureClass.TRANSIENT, f"{what}: connect timeout") from exc
     except requests.exceptions.RequestException as exc:
+        if _never_connected(exc):
+            # No connection, so Twilio cannot have processed the request.
+            raise TwilioRequestError(
+                FailureClass.TRANSIENT, f"{what}: could not connect: {exc}"
+            ) from exc
         # A read timeout or broken connection may come after Twilio accepted the POST.
         raise TwilioRequestError(
             FailureClass.AMBIGUOUS, f"{what}: {type(exc).__name__}: {exc}"
         ) from exc
+
+
+def _never_connected(exc: requests.exceptions.RequestException) -> bool:
+    """Whether the request failed before a connection existed (refused, connect timeout)."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0] if exc.args else None, "reason", None)
+    return isinstance(reason, ConnectTimeoutError)  # NewConnectionError is one too
 
 
 def _resource(instance: Any) -> TwilioResource:

@@ -1,0 +1,19 @@
+"""The per-process caches (settings, Twilio client, storage clients, host.json facts).
+
+In Azure each is built once per worker process. Tests that change environment variables call
+`reset_process_state()` so the next use reads the new settings.
+"""
+
+from __future__ import annotations
+
+from shared.delivery_store import get_table
+from shared.events_publisher import get_events_queue
+from shared.host_config import max_dequeue_count
+from shared.settings import get_settings
+from shared.twilio_gateway import get_client
+
+
+def reset_process_state() -> None:
+    """Forget every cached setting and client; the next call builds them again."""
+    for cached in (get_settings, get_client, get_table, get_events_queue, max_dequeue_count):
+        cached.cache_clear()

@@ -1,0 +1,74 @@
+"""Settings: read once, defaults, and a failure that names the bad setting."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.process_state import reset_process_state
+from shared.settings import SettingsError, get_settings, load_settings
+
+VALID = {
+    "AzureWebJobsStorage": "UseDevelopmentStorage=true",
+    "TWILIO_ACCOUNT_SID": "AC" + "a" * 32,
+    "TWILIO_AUTH_TOKEN": "token",
+    "PUBLIC_BASE_URL": "https://app.example.test:8443/",
+}
+
+
+def test_defaults_apply_when_optional_settings_are_absent() -> None:
+    settings = load_settings(VALID)
+    assert settings.sms_queue_name == "sms-requests"
+    assert settings.call_queue_name == "call-requests"
+    assert settings.events_queue_name == "delivery-events"
+    assert settings.deliveries_table_name == "deliveries"
+    assert settings.twilio_http_timeout_seconds == 10.0
+    assert settings.twilio_api_base_url is None
+    assert settings.public_base_url == "https://app.example.test:8443"
+
+
+@pytest.mark.parametrize(
+    "missing", ["AzureWebJobsStorage", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "PUBLIC_BASE_URL"]
+)
+def test_a_missing_setting_is_named(missing: str) -> None:
+    env = {name: value for name, value in VALID.items() if name != missing}
+    with pytest.raises(SettingsError, match=missing):
+        load_settings(env)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("TWILIO_ACCOUNT_SID", "SK" + "a" * 32),
+        ("TWILIO_FROM_NUMBER", "5551234"),
+        ("PUBLIC_BASE_URL", "ftp://app.example.test"),
+        ("PUBLIC_BASE_URL", "https://app.example.test/?code=1"),
+        ("TWILIO_API_BASE_URL", "127.0.0.1:8701"),
+        ("TWILIO_HTTP_TIMEOUT_SECONDS", "ten"),
+        ("TWILIO_HTTP_TIMEOUT_SECONDS", "0"),
+        ("SMS_QUEUE_NAME", "SMS_Requests"),
+        ("DELIVERIES_TABLE_NAME", "de-liveries"),
+        ("TWILIO_MESSAGING_SERVICE_SID", "MG123"),
+    ],
+)
+def test_a_malformed_setting_is_named(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        load_settings({**VALID, name: value})
+
+
+def test_api_key_needs_both_halves() -> None:
+    with pytest.raises(SettingsError, match="TWILIO_API_KEY_SECRET"):
+        load_settings({**VALID, "TWILIO_API_KEY_SID": "SK" + "b" * 32})
+    settings = load_settings(
+        {**VALID, "TWILIO_API_KEY_SID": "SK" + "b" * 32, "TWILIO_API_KEY_SECRET": "s"}
+    )
+    assert settings.twilio_api_key_secret == "s"
+
+
+def test_settings_are_cached_until_reset(clean_env: pytest.MonkeyPatch) -> None:
+    for name, value in VALID.items():
+        clean_env.setenv(name, value)
+    first = get_settings()
+    clean_env.setenv("TWILIO_AUTH_TOKEN", "changed")
+    assert get_settings() is first
+    reset_process_state()
+    assert get_settings().twilio_auth_token == "changed"

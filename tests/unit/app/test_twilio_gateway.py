@@ -1,0 +1,40 @@
+"""The Twilio wrapper: one configured client per process and classified transport errors."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from shared import twilio_gateway
+from shared.failure_classes import FailureClass
+
+
+def test_client_uses_auth_token_base_url_and_timeout(configure: Any) -> None:
+    env = configure(TWILIO_API_BASE_URL="http://127.0.0.1:8701/")
+    client = twilio_gateway.get_client()
+    sid, token = env.values["TWILIO_ACCOUNT_SID"], env.values["TWILIO_AUTH_TOKEN"]
+    assert (client.username, client.password, client.account_sid) == (sid, token, sid)
+    assert client.api.base_url == "http://127.0.0.1:8701"
+    assert client.http_client.timeout == 2.0
+    assert twilio_gateway.get_client() is client
+
+
+def test_client_uses_an_api_key_when_configured(configure: Any) -> None:
+    key_sid = "SK" + "2" * 32
+    env = configure(TWILIO_API_KEY_SID=key_sid, TWILIO_API_KEY_SECRET="key-secret")
+    client = twilio_gateway.get_client()
+    assert (client.username, client.password, client.account_sid) == (
+        key_sid,
+        "key-secret",
+        env.values["TWILIO_ACCOUNT_SID"],
+    )
+
+
+def test_refused_connection_is_transient(configure: Any) -> None:
+    # base_values points TWILIO_API_BASE_URL at port 9, where nothing listens.
+    configure()
+    with pytest.raises(twilio_gateway.TwilioRequestError) as caught:
+        twilio_gateway.find_call(to="+15005550006", from_="+15005550006", since=datetime.now(UTC))
+    assert caught.value.failure_class == FailureClass.TRANSIENT

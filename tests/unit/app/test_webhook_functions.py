@@ -1,0 +1,103 @@
+"""status_callback and twiml_voice called through main(): signatures, recording, TwiML."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from typing import Any
+
+from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]
+
+import status_callback
+import twiml_voice
+from shared import delivery_store
+
+AUTH_TOKEN = "unit-test-auth-token"  # the conftest's TWILIO_AUTH_TOKEN
+CALLBACK = "https://app.example.test/api/status_callback?rid=r-1&channel=sms"
+SENT = {"MessageSid": "SM" + "a" * 32, "MessageStatus": "sent", "To": "+15005550006"}
+
+
+def _claim(rid: str, channel: str = "sms") -> None:
+    created = delivery_store.create_state(
+        rid,
+        {"channel": channel, "status": "sending", "status_source": "local", "event_count": 0},
+    )
+    assert created is not None
+
+
+def test_signed_callback_is_recorded_and_answered_204(app_env: Any, signed: Any) -> None:
+    _claim("r-1")
+    response = status_callback.main(signed("POST", CALLBACK, SENT))
+    assert response.status_code == 204
+    state = delivery_store.get_state("r-1")
+    assert state is not None
+    assert (state.status, state.twilio_sid) == ("sent", SENT["MessageSid"])
+
+
+def test_forged_missing_and_altered_signatures_get_403_and_nothing_recorded(
+    app_env: Any, signed: Any, read_events: Any
+) -> None:
+    _claim("r-1")
+    good = RequestValidator(AUTH_TOKEN).compute_signature(CALLBACK, SENT)
+    other_url = CALLBACK.replace("rid=r-1", "rid=r-9")
+    forged = signed("POST", CALLBACK, SENT, token="not-the-auth-token")
+    missing = signed("POST", CALLBACK, SENT, signature="")
+    altered_body = signed("POST", CALLBACK, {**SENT, "MessageStatus": "delivered"}, signature=good)
+    altered_url = signed("POST", other_url, SENT, signature=good)
+    altered_signature = signed("POST", CALLBACK, SENT, signature=good.swapcase())
+    for request in (forged, missing, altered_body, altered_url, altered_signature):
+        assert status_callback.main(request).status_code == 403
+    state = delivery_store.get_state("r-1")
+    assert state is not None
+    assert state.status == "sending"
+    assert delivery_store.list_history("r-1") == []
+    assert read_events() == []
+
+
+def test_public_url_decides_not_the_worker_url(app_env: Any, configure: Any, signed: Any) -> None:
+    # Azure fronts may turn https into http and hide the public port: sign the public URL.
+    env = configure(
+        app_env.values["AzureWebJobsStorage"], PUBLIC_BASE_URL="https://app.example.test:8443"
+    )
+    assert env.values["PUBLIC_BASE_URL"] == "https://app.example.test:8443"
+    _claim("r-2")
+    public = "https://app.example.test:8443/api/status_callback?rid=r-2&channel=sms"
+    worker = "http://localhost:7071/api/status_callback?rid=r-2&channel=sms"
+    assert status_callback.main(signed("POST", public, SENT, worker_url=worker)).status_code == 204
+    # The same request signed for the URL the worker saw is refused.
+    assert status_callback.main(signed("POST", worker, SENT)).status_code == 403
+
+
+def test_callback_for_unknown_rid_is_204(app_env: Any, signed: Any, read_events: Any) -> None:
+    url = "https://app.example.test/api/status_callback?rid=nobody&channel=sms"
+    assert status_callback.main(signed("POST", url, SENT)).status_code == 204
+    assert delivery_store.get_state("nobody") is None
+    assert read_events() == []
+
+
+def _xml(response: Any) -> ET.Element:
+    assert response.status_code == 200
+    assert response.mimetype == "application/xml"
+    return ET.fromstring(response.get_body())
+
+
+def test_twimlet_form_without_rid_is_valid_twiml(app_env: Any, signed: Any) -> None:
+    url = (
+        "https://app.example.test/api/twiml_voice?Message=Hello%20%3C%26%3E%01there"
+        "&Message%5B1%5D=https%3A%2F%2Fx.test%2Fa.mp3"
+    )
+    root = _xml(twiml_voice.main(signed("GET", url)))
+    assert [(child.tag, child.text) for child in root] == [
+        ("Say", "Hello <&>there"),
+        ("Play", "https://x.test/a.mp3"),
+    ]
+
+
+def test_unknown_rid_gets_an_apology_not_a_500(app_env: Any, signed: Any) -> None:
+    url = "https://app.example.test/api/twiml_voice?rid=nobody"
+    root = _xml(twiml_voice.main(signed("POST", url, {"CallSid": "CA" + "0" * 32})))
+    assert [child.tag for child in root] == ["Say", "Hangup"]
+
+
+def test_unsigned_twiml_request_gets_403(app_env: Any, signed: Any) -> None:
+    url = "https://app.example.test/api/twiml_voice?Message=hi"
+    assert twiml_voice.main(signed("GET", url, signature="")).status_code == 403
