@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import aiohttp
+import yarl
 from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]
 
 from emulators.twilio_api.background import Background
@@ -283,7 +284,8 @@ class CallbackSender:
             try:
                 async with self._session.request(
                     method,
-                    url,
+                    # encoded=True: send the URL byte for byte as signed (yarl would re-quote it).
+                    yarl.URL(url, encoded=True),
                     data=form if method != "GET" else None,
                     headers=headers,
                     timeout=timeout,
