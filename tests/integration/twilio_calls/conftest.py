@@ -98,7 +98,8 @@ class WebServer:
         params = dict(await request.post()) if request.method == "POST" else {}
         hit = Hit(
             method=request.method,
-            url=str(request.url),
+            # The URL exactly as requested (raw query): what Twilio signed.
+            url=f"{request.scheme}://{request.host}{request.raw_path}",
             path=request.path,
             params={k: str(v) for k, v in params.items()},
             signature=request.headers.get("X-Twilio-Signature", ""),
