@@ -235,7 +235,8 @@ class CallEngine:
         self._digits_left.pop(call.sid, None)
         call.end_time = now
         if answered is not None:
-            call.duration = round((time.monotonic() - answered) * self._emulator.clock.speed)
+            talked = (time.monotonic() - answered) * self._emulator.clock.speed
+            call.duration = math.ceil(talked)  # a started second counts, as in billing
             if status == "completed":
                 call.price = price_for(call.duration)
             if call.request.record:
