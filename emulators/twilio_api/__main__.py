@@ -53,6 +53,8 @@ def parse_args(argv: list[str] | None = None) -> EmulatorConfig:
     args = parser.parse_args(argv)
     if args.speed <= 0:
         parser.error("--speed must be positive")
+    if args.cps <= 0:
+        parser.error("--cps must be positive")
     faults = FaultSettings(slow_seconds=args.slow_seconds, seed=args.fault_seed)
     faults.concurrency_limit = args.concurrency_limit
     for switch in (
