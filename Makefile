@@ -32,10 +32,10 @@ local.settings.json: local.settings.example.json
 	@[ -f $@ ] || { cp $< $@; echo "created local.settings.json from local.settings.example.json"; }
 
 run: setup local.settings.json ## start Azurite, the Twilio emulator and the functions host (Ctrl-C stops all)
-	$(PY) -m emulators.stack run
+	$(PY) -m emulators.local_stack run
 
 demo: setup local.settings.json ## start the stack, send one SMS and one call, print what happened, stop
-	$(PY) -m emulators.stack demo
+	$(PY) -m emulators.local_stack demo
 
 lint: setup ## ruff lint and format check
 	$(VENV)/bin/ruff check .

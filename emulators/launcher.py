@@ -11,7 +11,6 @@ import re
 import signal
 import subprocess
 import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,7 +98,9 @@ def start_service(
     if missing:
         exited = process.poll()
         service.stop()
-        reason = f"exited with {exited}" if exited is not None else f"not ready after {timeout:.0f}s"
+        reason = (
+            f"exited with {exited}" if exited is not None else f"not ready after {timeout:.0f}s"
+        )
         raise ServiceStartError(
             f"{name} {reason} (waiting for {missing}; command {' '.join(argv)}):\n{service.tail()}"
         )
