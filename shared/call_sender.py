@@ -61,9 +61,9 @@ class CallSender:
             record=request.record,
         )
 
-    def find(self, request: CallRequest, since: datetime) -> TwilioResource | None:
-        """A Call to the same number from the same caller id, created since `since`."""
-        return twilio_gateway.find_call(to=request.to, from_=self._from(request), since=since)
+    def find(self, request: CallRequest, since: datetime) -> list[TwilioResource]:
+        """Calls to the same number from the same caller id, created since `since`."""
+        return twilio_gateway.find_calls(to=request.to, from_=self._from(request), since=since)
 
 
 CALL = CallSender()

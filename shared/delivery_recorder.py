@@ -91,6 +91,8 @@ def record(request_id: str, report: Report) -> RecordOutcome:
         state, change = delivery_store.update_state(request_id, lambda s: _decide(report, s))
     except LookupError:
         return RecordOutcome.UNKNOWN
+    if change is not None and change.get("twilio_sid"):
+        delivery_store.index_sid(str(change["twilio_sid"]), request_id)
     emit = change is not None or state.last_report_key == report.key
     if emit:
         publish(_event(request_id, state, report))

@@ -6,7 +6,8 @@ Rows of partition `<request id>`:
   (`h-cb-<status>-<SequenceNumber>` for callbacks, `h-local-<attempt>-<status>` for the app's own
   transitions, `h-digits-<step>-<CallSid>` for Gather answers).
 Opted-out recipients live in partition `~opt-out` (the `~` cannot start a request id), one row
-per E.164 number.
+per E.164 number; partition `~sid` maps each recorded Twilio SID to its request id (row = SID),
+so a reconcile never adopts a Message/Call that belongs to another request.
 
 Every update of `state` is ETag-checked (optimistic concurrency) and retried on 412.
 """
@@ -31,6 +32,7 @@ from shared.status_rules import Channel, Source
 
 STATE_ROW = "state"
 OPT_OUT_PARTITION = "~opt-out"
+SID_PARTITION = "~sid"
 MAX_ETAG_RETRIES = 8
 # Table string properties hold at most 64 KiB (32K UTF-16 characters).
 MAX_TEXT_CHARS = 30_000
@@ -52,6 +54,7 @@ class DeliveryState:
     error_code: int | None = None
     error_message: str | None = None
     failure_class: str | None = None
+    created_at: datetime | None = None
     claimed_at: datetime | None = None
     last_report_key: str | None = None
     program: dict[str, JsonValue] | None = None
@@ -116,6 +119,7 @@ def _state_from_entity(entity: Mapping[str, Any], etag: str) -> DeliveryState:
         error_code=entity.get("error_code"),
         error_message=entity.get("error_message"),
         failure_class=entity.get("failure_class"),
+        created_at=entity.get("created_at"),
         claimed_at=entity.get("claimed_at"),
         last_report_key=entity.get("last_report_key"),
         program=_json_property(entity, "program"),
@@ -188,6 +192,7 @@ def _state_entity_view(state: DeliveryState) -> dict[str, Any]:
             "error_code": state.error_code,
             "error_message": state.error_message,
             "failure_class": state.failure_class,
+            "created_at": state.created_at,
             "claimed_at": state.claimed_at,
             "last_report_key": state.last_report_key,
             "program": state.program,
@@ -227,6 +232,23 @@ def list_history(request_id: str) -> list[dict[str, Any]]:
         parameters={"pk": request_id},
     )
     return sorted((dict(row) for row in rows), key=lambda row: row["at"])
+
+
+def index_sid(sid: str, request_id: str) -> None:
+    """Remember that Twilio resource `sid` belongs to `request_id` (first writer wins)."""
+    with contextlib.suppress(ResourceExistsError):
+        get_table().create_entity(
+            {"PartitionKey": SID_PARTITION, "RowKey": sid, "request_id": request_id}
+        )
+
+
+def sid_owner(sid: str) -> str | None:
+    """The request id that recorded Twilio resource `sid`, if any."""
+    try:
+        entity = get_table().get_entity(SID_PARTITION, sid)
+    except ResourceNotFoundError:
+        return None
+    return str(entity["request_id"])
 
 
 def mark_opted_out(number: str, request_id: str, code: int) -> None:

@@ -41,8 +41,8 @@ logger = logging.getLogger(__name__)
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 # Raw payloads are kept for diagnosis, cut to fit a table property and an event.
 MAX_RAW_PAYLOAD_CHARS = 8000
-# Clock skew allowed between this host and Twilio when reconciling.
-RECONCILE_SKEW = timedelta(minutes=2)
+# Clock skew allowed between this host and Twilio when reconciling (Twilio dates have seconds).
+RECONCILE_SKEW = timedelta(seconds=5)
 
 
 class SendOutcome(StrEnum):
@@ -116,8 +116,9 @@ class Sender[R: Request](Protocol):
         """Create the Message/Call; raises `ClassifiedError`."""
         ...
 
-    def find(self, request: R, since: datetime) -> TwilioResource | None:
-        """The Message/Call an earlier attempt may have created; raises `ClassifiedError`."""
+    def find(self, request: R, since: datetime) -> list[TwilioResource]:
+        """Messages/Calls an earlier attempt may have created, oldest first; raises
+        `ClassifiedError`."""
         ...
 
 
@@ -152,8 +153,7 @@ def process[R: Request](sender: Sender[R], delivery: QueueDelivery) -> SendOutco
     reclaimed = _reclaim(rid, current)
     logger.warning("request claimed before without a SID; attempt %s %s", reclaimed.attempts, log)
     if current.failure_class != FailureClass.TRANSIENT:
-        since = (current.claimed_at or delivery_store.now()) - RECONCILE_SKEW
-        found = _guarded(sender, request, reclaimed, delivery, lambda: sender.find(request, since))
+        found = _reconcile(sender, request, reclaimed, delivery)
         if isinstance(found, SendOutcome):
             return found
         if found is not None:
@@ -161,6 +161,21 @@ def process[R: Request](sender: Sender[R], delivery: QueueDelivery) -> SendOutco
             _record_created(rid, reclaimed.attempts, found, reconciled=True)
             return SendOutcome.RECONCILED
     return _send(sender, request, reclaimed, delivery)
+
+
+def _reconcile[R: Request](
+    sender: Sender[R], request: R, state: DeliveryState, delivery: QueueDelivery
+) -> TwilioResource | SendOutcome | None:
+    """The resource an earlier attempt created, if any: same recipient and content, created
+    since the first claim, and not already recorded by another delivery (the SID index)."""
+    since = (state.created_at or state.claimed_at or delivery_store.now()) - RECONCILE_SKEW
+    candidates = _guarded(sender, request, state, delivery, lambda: sender.find(request, since))
+    if isinstance(candidates, SendOutcome):
+        return candidates
+    for candidate in candidates:
+        if delivery_store.sid_owner(candidate.sid) in (None, request.id):
+            return candidate
+    return None
 
 
 def _parse[R: Request](sender: Sender[R], delivery: QueueDelivery) -> R | SendOutcome:

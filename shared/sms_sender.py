@@ -62,10 +62,10 @@ class SmsSender:
             validity_period=request.validity_period,
         )
 
-    def find(self, request: SmsRequest, since: datetime) -> TwilioResource | None:
-        """A Message to the same number with the same body, created since `since`."""
+    def find(self, request: SmsRequest, since: datetime) -> list[TwilioResource]:
+        """Messages to the same number with the same body, created since `since`."""
         from_, _ = self._sender(request)
-        return twilio_gateway.find_message(
+        return twilio_gateway.find_messages(
             to=request.to, from_=from_, body=request.body, since=since
         )
 

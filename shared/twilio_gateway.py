@@ -160,10 +160,11 @@ def _created_since(instance: Any, since: datetime) -> bool:
     return isinstance(created, datetime) and created >= since
 
 
-def find_message(
+def find_messages(
     *, to: str, from_: str | None, body: str | None, since: datetime
-) -> TwilioResource | None:
-    """The Message an earlier attempt may have created (same To, From and body, created since)."""
+) -> list[TwilioResource]:
+    """Messages an earlier attempt may have created: same To, From and body, created since
+    `since`; oldest first."""
     filters: dict[str, Any] = {"to": to, "limit": RECONCILE_PAGE}
     if from_ is not None:
         filters["from_"] = from_
@@ -174,12 +175,13 @@ def find_message(
         for m in candidates
         if _created_since(m, since) and (body is None or (m.body or "") == body)
     ]
-    return _resource(min(matches, key=lambda m: m.date_created)) if matches else None
+    return [_resource(m) for m in sorted(matches, key=lambda m: m.date_created)]
 
 
-def find_call(*, to: str, from_: str, since: datetime) -> TwilioResource | None:
-    """The Call an earlier attempt may have created (same To and From, created since)."""
+def find_calls(*, to: str, from_: str, since: datetime) -> list[TwilioResource]:
+    """Calls an earlier attempt may have created: same To and From, created since `since`;
+    oldest first."""
     with _translated_errors("list calls"):
         candidates = get_client().calls.list(to=to, from_=from_, limit=RECONCILE_PAGE)
     matches = [c for c in candidates if _created_since(c, since)]
-    return _resource(min(matches, key=lambda c: c.date_created)) if matches else None
+    return [_resource(c) for c in sorted(matches, key=lambda c: c.date_created)]

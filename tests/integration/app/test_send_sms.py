@@ -1,0 +1,169 @@
+"""send_sms against Azurite and the Twilio emulator: every failure class, duplicates, reconcile."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from shared import delivery_store
+from shared.failure_classes import ClassifiedError, FailureClass
+from shared.send_pipeline import ClaimInProgressError
+
+
+def _sms(rid: str, **changes: Any) -> dict[str, Any]:
+    # The emulator is shared by the session: a body of its own keeps other tests' messages apart.
+    return {"id": rid, "to": "+15551230001", "body": f"Your code for {rid}", **changes}
+
+
+def test_sms_is_sent_and_its_callbacks_recorded(app: Any, rid: str) -> None:
+    app.send_sms(_sms(rid, metadata={"order": 42}))
+    state = app.wait_status(rid, "delivered")
+    (message,) = app.messages_for(rid)
+    assert state.twilio_sid == message["sid"]
+    assert message["status_callback"] == (
+        f"{app.values['PUBLIC_BASE_URL']}/api/status_callback?rid={rid}&channel=sms"
+    )
+    events = app.wait_for("the delivered event", lambda: _events_up_to(app, "delivered"))
+    assert [e["sequence"] for e in events] == list(range(1, len(events) + 1))
+    assert {e["twilio_sid"] for e in events} == {message["sid"]}
+    assert all(e["metadata"] == {"order": 42} for e in events)
+    statuses = [row["status"] for row in delivery_store.list_history(rid)]
+    assert statuses[0] == "queued"
+    assert "sent" in statuses
+
+
+def _events_up_to(app: Any, status: str) -> list[dict[str, Any]] | None:
+    events = app.events()
+    return events if events and events[-1]["status"] == status else None
+
+
+def test_the_same_request_twice_sends_one_message(app: Any, rid: str) -> None:
+    app.send_sms(_sms(rid), message_id="m-1")
+    app.send_sms(_sms(rid), message_id="m-2")  # a producer re-enqueued it
+    app.send_sms(_sms(rid), message_id="m-1", dequeue=2)  # the host redelivered it
+    assert len(app.messages_for(rid)) == 1
+    assert delivery_store.get_state(rid).attempts == 1
+
+
+@pytest.mark.parametrize(
+    ("to", "code"),
+    [("+15005550001", 21211), ("+15005550002", 21612), ("+15005550009", 21614)],
+)
+def test_permanent_errors_fail_without_retry(app: Any, rid: str, to: str, code: int) -> None:
+    app.send_sms(_sms(rid, to=to))  # no exception: the host must not retry
+    state = delivery_store.get_state(rid)
+    assert (state.status, state.error_code, state.failure_class) == ("failed", code, "permanent")
+    (event,) = app.events()
+    assert (event["status"], event["error_code"]) == ("failed", code)
+    app.send_sms(_sms(rid, to=to), dequeue=2)
+    assert len(app.events()) == 1
+
+
+def test_opted_out_recipient_is_flagged(app: Any, rid: str) -> None:
+    app.send_sms(_sms(rid, to="+15005550004"))
+    assert delivery_store.get_state(rid).error_code == 21610
+    assert delivery_store.is_opted_out("+15005550004")
+
+
+def test_configuration_error_raises_and_last_attempt_gives_up(app: Any, rid: str) -> None:
+    request = _sms(rid, **{"from": "+15005550001"})  # emulator: 21212 invalid From
+    for attempt in range(1, 5):
+        with pytest.raises(ClassifiedError) as caught:
+            app.send_sms(request, message_id="m-1", dequeue=attempt)
+        assert caught.value.failure_class == FailureClass.CONFIGURATION
+        state = delivery_store.get_state(rid)
+        assert (state.status, state.failure_class) == ("sending", "configuration")
+    assert app.events() == []
+    with pytest.raises(ClassifiedError):
+        app.send_sms(request, message_id="m-1", dequeue=5)
+    state = delivery_store.get_state(rid)
+    assert (state.status, state.error_code, state.attempts) == ("failed", 21212, 5)
+    (event,) = app.events()
+    assert event["detail"]["reason"] == "gave up after 5 attempts"
+
+
+def test_transient_429_retries_without_reconcile(app: Any, rid: str) -> None:
+    app.emulator("/_emulator/faults", {"error_429": {"rate": 1, "count": 1}})
+    with pytest.raises(ClassifiedError) as caught:
+        app.send_sms(_sms(rid))
+    assert caught.value.failure_class == FailureClass.TRANSIENT
+    assert delivery_store.get_state(rid).failure_class == "transient"
+    app.send_sms(_sms(rid), dequeue=2)
+    assert len(app.messages_for(rid)) == 1
+    assert "local-2-created" in _history_keys(rid)
+
+
+def test_ambiguous_500_after_store_is_reconciled_not_resent(app: Any, rid: str) -> None:
+    app.emulator("/_emulator/faults", {"error_500_after_store": {"rate": 1, "count": 1}})
+    with pytest.raises(ClassifiedError) as caught:
+        app.send_sms(_sms(rid))
+    assert caught.value.failure_class == FailureClass.AMBIGUOUS
+    app.send_sms(_sms(rid), dequeue=2)
+    (message,) = app.messages_for(rid)
+    assert delivery_store.get_state(rid).twilio_sid == message["sid"]
+    assert "local-2-reconciled" in _history_keys(rid)
+
+
+def test_plain_500_is_ambiguous_and_the_retry_sends_once(app: Any, rid: str) -> None:
+    app.emulator("/_emulator/faults", {"error_500": {"rate": 1, "count": 1}})
+    with pytest.raises(ClassifiedError):
+        app.send_sms(_sms(rid))
+    app.send_sms(_sms(rid), dequeue=2)  # reconcile finds nothing, then sends
+    assert len(app.messages_for(rid)) == 1
+    assert "local-2-created" in _history_keys(rid)
+
+
+def test_reconcile_skips_a_message_recorded_by_another_request(app: Any, rid: str) -> None:
+    # Same recipient and body: only the SID index tells the first request's message apart.
+    first = {**_sms(rid), "id": f"{rid}-first"}
+    app.send_sms(first)
+    app.emulator("/_emulator/faults", {"error_500": {"rate": 1, "count": 1}})
+    with pytest.raises(ClassifiedError):
+        app.send_sms(_sms(rid))
+    app.send_sms(_sms(rid), dequeue=2)
+    sids = {m["sid"] for m in app.messages_for(f"{rid}-first")} | {
+        m["sid"] for m in app.messages_for(rid)
+    }
+    assert len(sids) == 2
+    assert (
+        delivery_store.get_state(rid).twilio_sid != delivery_store.get_state(first["id"]).twilio_sid
+    )
+
+
+def test_timeout_is_ambiguous(app: Any, rid: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    app.emulator("/_emulator/faults", {"slow": {"rate": 1, "count": 1}, "slow_seconds": 3})
+    monkeypatch.setenv("TWILIO_HTTP_TIMEOUT_SECONDS", "0.5")
+    from shared.process_state import reset_process_state
+
+    reset_process_state()
+    with pytest.raises(ClassifiedError) as caught:
+        app.send_sms(_sms(rid))
+    assert caught.value.failure_class == FailureClass.AMBIGUOUS
+
+
+def test_a_fresh_claim_without_outcome_is_not_sent_twice(app: Any, rid: str) -> None:
+    # Another worker claimed moments ago and may be waiting for Twilio right now.
+    delivery_store.create_state(
+        rid,
+        {
+            "channel": "sms",
+            "status": "sending",
+            "status_source": "local",
+            "attempts": 1,
+            "claimed_at": delivery_store.now(),
+        },
+    )
+    with pytest.raises(ClaimInProgressError):
+        app.send_sms(_sms(rid))
+    assert app.messages_for(rid) == []
+
+
+def test_undelivered_outcome_is_recorded_with_its_code(app: Any, rid: str) -> None:
+    app.send_sms(_sms(rid, to="+15550030003"))
+    state = app.wait_status(rid, "undelivered")
+    assert state.error_code == 30003
+
+
+def _history_keys(rid: str) -> set[str]:
+    return {row["RowKey"].removeprefix("h-") for row in delivery_store.list_history(rid)}
