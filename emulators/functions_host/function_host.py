@@ -30,9 +30,9 @@ from emulators.functions_host.runtime_driver import RuntimeDriver
 from emulators.functions_host.settings_loader import (
     LocalSettings,
     SettingsError,
+    export_settings,
     is_function_disabled,
     load_local_settings,
-    merge_settings,
     resolve_setting_references,
 )
 from emulators.functions_host.storage_clients import StorageClients, resolve_connection
@@ -69,14 +69,11 @@ class AppPlan:
 def apply_settings(app_dir: Path) -> LocalSettings:
     """Load local.settings.json and export its values into os.environ (environment wins)."""
     local = load_local_settings(app_dir)
-    merged, skipped = merge_settings(local.values, os.environ)
-    for name in skipped:
+    for name in export_settings(local.values, os.environ):
         invocation_log.log(
             f"Skipping '{name}' from local settings as it's already defined in current "
             "environment variables."
         )
-    for name in local.values:
-        os.environ[name] = merged[name]
     os.environ.setdefault("AzureWebJobsScriptRoot", str(app_dir))
     return local
 

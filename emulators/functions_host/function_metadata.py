@@ -57,27 +57,27 @@ class FunctionSpec:
         return tuple(b for b in self.bindings if b.direction == "out")
 
 
+def _required_string(function: str, index: int, raw: dict[str, Any], key: str) -> str:
+    value = raw.get(key)
+    if not isinstance(value, str) or not value:
+        raise FunctionConfigError(f"function '{function}': binding #{index} has no string '{key}'")
+    return value
+
+
 def _parse_binding(function: str, index: int, raw: object) -> Binding:
     if not isinstance(raw, dict):
         raise FunctionConfigError(f"function '{function}': binding #{index} is not an object")
-    name, kind, direction = raw.get("name"), raw.get("type"), raw.get("direction")
-    for key, value in (("name", name), ("type", kind), ("direction", direction)):
-        if not isinstance(value, str) or not value:
-            raise FunctionConfigError(
-                f"function '{function}': binding #{index} has no string '{key}'"
-            )
-    assert isinstance(name, str)
-    assert isinstance(kind, str)
-    assert isinstance(direction, str)
-    if direction.lower() not in ("in", "out", "inout"):
+    name = _required_string(function, index, raw, "name")
+    direction = _required_string(function, index, raw, "direction").lower()
+    if direction not in ("in", "out", "inout"):
         raise FunctionConfigError(
             f"function '{function}': binding '{name}' has unknown direction '{direction}'"
         )
     data_type = raw.get("dataType")
     return Binding(
         name=name,
-        type=kind,
-        direction=direction.lower(),
+        type=_required_string(function, index, raw, "type"),
+        direction=direction,
         data_type=data_type if isinstance(data_type, str) else None,
         raw=dict(raw),
     )

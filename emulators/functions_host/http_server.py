@@ -58,7 +58,8 @@ async def request_data(request: web.Request, route_params: dict[str, str]) -> Ht
     query = {k: v for k, v in _joined(request.query, lower=False).items() if v}
     return HttpRequestData(
         method=request.method,
-        url=str(request.url),
+        # As the host builds it: scheme://host + the path and query exactly as received.
+        url=f"{request.scheme}://{request.host}{request.raw_path}",
         headers=headers,
         query=query,
         params=route_params,
@@ -67,10 +68,12 @@ async def request_data(request: web.Request, route_params: dict[str, str]) -> Ht
 
 
 def to_response(data: HttpResponseData) -> web.Response:
-    """An aiohttp response carrying the function's status, headers (incl. type) and body."""
+    """An aiohttp response with the function's status, headers (incl. type), cookies, body."""
     response = web.Response(status=data.status, body=data.body)
     for name, value in data.headers.items():
         response.headers[name] = value
+    for cookie in data.cookies:
+        response.headers.add("Set-Cookie", cookie)
     return response
 
 

@@ -56,6 +56,7 @@ class HttpResponseData:
     status: int
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+    cookies: tuple[str, ...] = ()  # Set-Cookie header values
 
 
 RpcValue = Text | Binary | Json | HttpRequestData | HttpResponseData
@@ -82,13 +83,7 @@ def to_typed_data(value: RpcValue, protos: Any) -> Any:
                 )
             )
         case HttpResponseData():
-            return protos.TypedData(
-                http=protos.RpcHttp(
-                    status_code=str(value.status),
-                    headers=value.headers,
-                    body=protos.TypedData(bytes=value.body),
-                )
-            )
+            raise TypeError("the host never sends an HTTP response to the worker")
 
 
 def _body_bytes(typed: Any) -> bytes:
@@ -102,6 +97,30 @@ def _body_bytes(typed: Any) -> bytes:
     if kind in ("int", "double"):
         return str(getattr(typed, kind)).encode("utf-8")
     raise ValueError(f"unsupported HTTP response body kind {kind!r}")
+
+
+_SAME_SITE = {1: "Lax", 2: "Strict", 3: "None"}
+
+
+def set_cookie_header(cookie: Any) -> str:
+    """A `Set-Cookie` value from an `RpcHttpCookie` (the runtime moves cookies there)."""
+    parts = [f"{cookie.name}={cookie.value}"]
+    if cookie.HasField("domain") and cookie.domain.value:
+        parts.append(f"Domain={cookie.domain.value}")
+    if cookie.HasField("path") and cookie.path.value:
+        parts.append(f"Path={cookie.path.value}")
+    if cookie.HasField("expires") and cookie.expires.HasField("value"):
+        expires = cookie.expires.value.ToDatetime()
+        parts.append(f"Expires={expires.strftime('%a, %d %b %Y %H:%M:%S GMT')}")
+    if cookie.HasField("max_age") and cookie.max_age.value:
+        parts.append(f"Max-Age={int(cookie.max_age.value)}")
+    if cookie.HasField("secure") and cookie.secure.value:
+        parts.append("Secure")
+    if cookie.HasField("http_only") and cookie.http_only.value:
+        parts.append("HttpOnly")
+    if cookie.same_site in _SAME_SITE:
+        parts.append(f"SameSite={_SAME_SITE[cookie.same_site]}")
+    return "; ".join(parts)
 
 
 def from_typed_data(typed: Any) -> RpcValue | None:
@@ -125,5 +144,6 @@ def from_typed_data(typed: Any) -> RpcValue | None:
             status=status,
             headers={str(k): str(v) for k, v in http.headers.items()},
             body=_body_bytes(http.body),
+            cookies=tuple(set_cookie_header(cookie) for cookie in http.cookies),
         )
     raise ValueError(f"unsupported TypedData kind {kind!r} returned by the worker")

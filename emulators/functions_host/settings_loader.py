@@ -16,7 +16,6 @@ does, so tests can exercise them) come from a stand-in-only section of local.set
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
@@ -102,11 +101,17 @@ def merge_settings(
     return merged, skipped
 
 
-def export_settings(local_values: Mapping[str, str], environ: MutableMapping[str, str]) -> None:
-    """Write the local values the environment does not already define into `environ`."""
-    merged, _ = merge_settings(local_values, environ)
+def export_settings(
+    local_values: Mapping[str, str], environ: MutableMapping[str, str]
+) -> list[str]:
+    """Write the local values the environment does not already define into `environ`.
+
+    Returns the names skipped because the environment already has them.
+    """
+    merged, skipped = merge_settings(local_values, environ)
     for name in local_values:
         environ[name] = merged[name]
+    return skipped
 
 
 def resolve_setting_references(text: str, settings: Mapping[str, str]) -> str:
@@ -125,8 +130,3 @@ def resolve_setting_references(text: str, settings: Mapping[str, str]) -> str:
 def is_function_disabled(function: str, settings: Mapping[str, str]) -> bool:
     """The `AzureWebJobs.<function>.Disabled` app setting, as the host reads it."""
     return settings.get(f"AzureWebJobs.{function}.Disabled", "").strip().lower() in ("true", "1")
-
-
-def process_environment() -> dict[str, str]:
-    """A copy of this process's environment."""
-    return dict(os.environ)

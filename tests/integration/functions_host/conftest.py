@@ -73,6 +73,19 @@ def main(req: func.HttpRequest) -> func.HttpResponse:
     )
 """
 
+HTTP_EXTRAS_FUNCTION = """
+import azure.functions as func
+
+
+def main(req: func.HttpRequest) -> func.HttpResponse:
+    if req.params.get("fail"):
+        raise ValueError("asked to fail")
+    return func.HttpResponse(
+        "<Response/>", mimetype="application/xml",
+        headers={"Set-Cookie": "session=abc; Path=/; HttpOnly"},
+    )
+"""
+
 
 def queue_function(name: str, *, before: str = "", after: str = "") -> str:
     """Source of a queue-triggered function that records what it received."""
@@ -283,6 +296,7 @@ def sample_host(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> I
     app.add_function(
         "http_item", http_trigger_json("anonymous", route="items/{id:int}"), HTTP_ECHO_FUNCTION
     )
+    app.add_function("http_extras", http_trigger_json("anonymous"), HTTP_EXTRAS_FUNCTION)
     host = start_host(app, azurite)
     yield SampleHost(app, host, recorder_queue, failer_queue)
     host.service.stop()

@@ -70,3 +70,21 @@ async def test_function_level_auth_needs_a_key(sample_host: Any) -> None:
             assert response.status == 200
     output = sample_host.host.service.tail(400)
     assert "Executed 'Functions.http_keyed' (Succeeded, Id=" in output
+
+
+async def test_cookies_mimetype_and_failures(sample_host: Any) -> None:
+    url = f"{sample_host.host.base_url}/api/http_extras"
+    async with aiohttp.ClientSession(timeout=TIMEOUT) as session:
+        async with session.get(url) as response:
+            assert response.status == 200
+            assert response.headers["Content-Type"].startswith("application/xml")
+            assert await response.text() == "<Response/>"
+            cookie = response.headers["Set-Cookie"]
+        async with session.get(url, params={"fail": "1"}) as response:
+            assert response.status == 500
+    assert cookie.startswith("session=abc")
+    assert "Path=/" in cookie
+    assert "HttpOnly" in cookie
+    output = sample_host.host.service.tail(400)
+    assert "Executed 'Functions.http_extras' (Failed, Id=" in output
+    assert "Exception: ValueError: asked to fail" in output

@@ -30,7 +30,7 @@ def test_environment_wins_over_local_values_unless_empty() -> None:
 
 def test_export_writes_only_what_the_environment_lacks() -> None:
     environ = {"A": "env-a"}
-    export_settings({"A": "local-a", "B": "local-b"}, environ)
+    assert export_settings({"A": "local-a", "B": "local-b"}, environ) == ["A"]
     assert environ == {"A": "env-a", "B": "local-b"}
 
 
