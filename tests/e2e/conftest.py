@@ -1,0 +1,112 @@
+"""Whole-stack fixtures: real Azurite, the Twilio emulator and the functions host as processes.
+
+The app is copied into a temporary folder with its own `local.settings.json`, so a developer's
+settings in the working tree never leak into the tests.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from emulators.azurite import Azurite
+from emulators.launcher import Service, start_service
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+APP_PARTS = ["host.json", "send_sms", "send_call", "twiml_voice", "status_callback", "shared"]
+
+
+def free_port() -> int:
+    """A port nobody listens on right now (the host must know its public URL before it starts)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Stack:
+    """The running stack and the settings the app was given."""
+
+    azurite: Azurite
+    twilio_url: str
+    host_url: str
+    settings: dict[str, str]
+    host: Service
+
+    def twilio_inspect(self, what: str) -> Any:
+        """GET /_emulator/<what> from the Twilio emulator."""
+        response = requests.get(f"{self.twilio_url}/_emulator/{what}", timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def twilio_control(self, what: str, body: dict[str, Any] | None = None) -> Any:
+        """POST /_emulator/<what> to the Twilio emulator."""
+        response = requests.post(f"{self.twilio_url}/_emulator/{what}", json=body or {}, timeout=10)
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+
+def wait_for[T](
+    probe: Callable[[], T | None], what: str, timeout: float = 60.0, host: Service | None = None
+) -> T:
+    """Poll `probe` until it returns something truthy; fail naming `what` (and the host's log)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = probe()
+        if result:
+            return result
+        time.sleep(0.1)
+    log = f"\nhost log:\n{host.tail(60)}" if host else ""
+    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}{log}")
+
+
+@pytest.fixture(scope="session")
+def stack(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Azurite + Twilio emulator + functions host running the real app from a temporary copy."""
+    twilio = start_service(
+        "twilio-emulator",
+        [sys.executable, "-m", "emulators.twilio_api", "--port", "0", "--speed", "50"],
+        [r"listening on (http://127\.0\.0\.1:\d+)"],
+        cwd=REPO_ROOT,
+    )
+    twilio_url = twilio.matches[0].group(1)
+    app = tmp_path_factory.mktemp("app")
+    for part in APP_PARTS:
+        source = REPO_ROOT / part
+        if source.is_dir():
+            shutil.copytree(source, app / part, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, app / part)
+    example = json.loads((REPO_ROOT / "local.settings.example.json").read_text(encoding="utf-8"))
+    port = free_port()
+    settings: dict[str, str] = {
+        **example["Values"],
+        "AzureWebJobsStorage": azurite.connection_string,
+        "TWILIO_API_BASE_URL": twilio_url,
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+    }
+    (app / "local.settings.json").write_text(
+        json.dumps({"IsEncrypted": False, "Values": settings}), encoding="utf-8"
+    )
+    host = start_service(
+        "functions-host",
+        [sys.executable, "-m", "emulators.functions_host", "--port", str(port), "--app", str(app)],
+        [r"listening on (http://\S+)"],
+        cwd=REPO_ROOT,
+        timeout=60,
+    )
+    try:
+        yield Stack(azurite, twilio_url, f"http://127.0.0.1:{port}", settings, host)
+    finally:
+        host.stop(timeout=30)
+        twilio.stop()
