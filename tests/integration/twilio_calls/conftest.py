@@ -29,7 +29,7 @@ from emulators.twilio_api import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 REPO_ROOT = Path(__file__).resolve().parents[3]
 WAIT_SECONDS = 10.0
 SLOW_CPS_ARGV = [sys.executable, "-m", "emulators.twilio_api", "--port", "0", "--speed", "200"]
-SLOW_CPS_ARGV += ["--cps", "0.05"]
+SLOW_CPS_ARGV += ["--cps", "0.01"]
 ENDED = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
 
 type Page = str | VoiceResponse | Callable[[dict[str, str]], str | VoiceResponse]
@@ -266,7 +266,7 @@ def kit(emulator: EmulatorLike, server: WebServer) -> Kit:
 
 @dataclass
 class SlowCpsEmulator:
-    """A second emulator that dials one call every 20 emulated seconds (0.1 s real)."""
+    """A second emulator that dials one call every 100 emulated seconds (0.5 s real)."""
 
     base_url: str
     account_sid: str = DEFAULT_ACCOUNT_SID
@@ -275,7 +275,7 @@ class SlowCpsEmulator:
 
 @pytest.fixture(scope="module")
 def slow_cps_emulator() -> Iterator[SlowCpsEmulator]:
-    """`python -m emulators.twilio_api --cps 0.05 --speed 200` for the dial-queue tests."""
+    """`python -m emulators.twilio_api --cps 0.01 --speed 200` for the dial-queue tests."""
     service = start_service(
         "twilio-emulator-slow-cps",
         SLOW_CPS_ARGV,
