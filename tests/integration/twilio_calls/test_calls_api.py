@@ -287,3 +287,41 @@ def test_dates_parse_and_end_after_start(client: Client, kit: Any) -> None:
     assert float(call.price) < 0
     raw_start = kit.view(sid)["start_time"]
     assert parsedate_to_datetime(raw_start).utcoffset() == timedelta(0)
+
+
+def test_list_filters_by_end_time(client: Client, kit: Any) -> None:
+    ended = create(client).sid
+    kit.wait_ended(ended)
+    hold = VoiceResponse()
+    hold.pause(length=600)
+    live = create(client, twiml=str(hold)).sid
+    kit.wait_status(live, "in-progress")
+    today = datetime.now(UTC).date()
+
+    assert [c.sid for c in client.calls.list(end_time=today)] == [ended]
+    assert client.calls.list(end_time_before=today - timedelta(days=1)) == []
+
+
+def test_inspection_lists_calls_oldest_first_with_filters(client: Client, kit: Any) -> None:
+    first = create(client, to="+15551230001").sid
+    busy = create(client, to="+15550100001").sid
+    kit.wait_ended(first)
+    kit.wait_ended(busy)
+
+    assert [c["sid"] for c in kit.get("calls")["calls"]] == [first, busy]
+    assert [c["sid"] for c in kit.get("calls?to=%2B15550100001")["calls"]] == [busy]
+    assert [c["sid"] for c in kit.get("calls?status=completed")["calls"]] == [first]
+
+
+def test_update_can_set_a_new_status_callback(client: Client, kit: Any) -> None:
+    hold = VoiceResponse()
+    hold.pause(length=600)
+    sid = create(client, twiml=str(hold)).sid
+    kit.wait_status(sid, "in-progress")
+
+    client.calls(sid).update(status_callback=kit.server.url("/status"))
+    client.calls(sid).update(status="completed")
+
+    (hit,) = kit.callbacks("/status", 1)
+    assert hit.params["CallStatus"] == "completed"
+    assert kit.signed(hit)
