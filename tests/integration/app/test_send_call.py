@@ -1,0 +1,77 @@
+"""send_call against Azurite, the emulator, and the app's twiml_voice/status_callback over HTTP."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+import zlib
+from typing import Any
+
+from shared import delivery_store
+
+
+def _number(rid: str) -> str:
+    """A callee number of this test's own (callee scripts are per number, emulator-wide)."""
+    return f"+1555{zlib.crc32(rid.encode()) % 10_000_000:07d}"
+
+
+def test_script_call_runs_gather_and_records_the_digits(app: Any, rid: str) -> None:
+    to = _number(rid)
+    app.emulator("/_emulator/callees", {"number": to, "digits": ["7"]})
+    script = [
+        {"type": "say", "text": "Hello <caller> & friends\x07!"},
+        {"type": "gather", "prompt": "Press a key", "num_digits": 1},
+        {"type": "say", "text": "Thanks"},
+        {"type": "hangup"},
+    ]
+    app.send_call({"id": rid, "to": to, "script": script, "voice": "alice"})
+    state = app.wait_status(rid, "completed")
+    (call,) = app.calls_for(rid)
+    assert state.twilio_sid == call["sid"]
+    assert call["url"] == f"{app.values['PUBLIC_BASE_URL']}/api/twiml_voice?rid={rid}"
+    assert call["digits"] == ["7"]
+    fetches = app.emulator(f"/_emulator/callbacks?sid={call['sid']}&kind=twiml_fetch")
+    bodies = [f["body"] for f in fetches["callbacks"]]
+    assert len(bodies) == 2  # the script, then the Gather action with the digits
+    assert all(f["status"] == 200 for f in fetches["callbacks"])
+    for body in bodies:
+        ET.fromstring(body)  # well-formed even with <, & and a control character in the text
+    assert fetches["callbacks"][1]["params"]["Digits"] == "7"
+    said = str(call["transcript"])
+    assert "Hello <caller> & friends!" in said
+    assert "Thanks" in said
+    answers = [r for r in delivery_store.list_history(rid) if r["RowKey"].startswith("h-answer-")]
+    assert len(answers) == 1
+    assert '"digits":"7"' in answers[0]["detail"]
+    digit_events = [e for e in app.events() if e["detail"].get("digits") == "7"]
+    assert len(digit_events) == 1
+    assert digit_events[0]["detail"]["step"] == 1
+
+
+def test_twiml_call_passes_the_twiml(app: Any, rid: str) -> None:
+    twiml = "<Response><Say>Inline hello</Say></Response>"
+    app.send_call({"id": rid, "to": _number(rid), "twiml": twiml})
+    app.wait_status(rid, "completed")
+    (call,) = app.calls_for(rid)
+    assert call["url"] is None
+    assert "Inline hello" in call["twiml"]
+    assert delivery_store.get_state(rid).program is None
+
+
+def test_url_call_fetches_the_url_with_the_twimlet_form(app: Any, rid: str) -> None:
+    url = f"{app.values['PUBLIC_BASE_URL']}/api/twiml_voice?Message=From%20the%20twimlet"
+    app.send_call({"id": rid, "to": _number(rid), "url": url})
+    app.wait_status(rid, "completed")
+    (call,) = app.calls_for(rid)
+    assert call["url"] == url
+    assert "From the twimlet" in str(call["transcript"])
+
+
+def test_busy_callee_ends_busy(app: Any, rid: str) -> None:
+    app.send_call({"id": rid, "to": "+15550100001", "twiml": "<Response><Say>x</Say></Response>"})
+    app.wait_status(rid, "busy")
+
+
+def test_unreachable_number_is_a_permanent_failure(app: Any, rid: str) -> None:
+    app.send_call({"id": rid, "to": "+15005550002", "twiml": "<Response/>"})
+    state = delivery_store.get_state(rid)
+    assert (state.status, state.error_code) == ("failed", 21214)
