@@ -130,8 +130,28 @@ def _describe(plan: AppPlan, base_url: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+async def _serve_http(server: HttpTriggerServer, host: str, port: int) -> tuple[web.AppRunner, str]:
+    runner = web.AppRunner(server.application(), access_log=None)
+    await runner.setup()
+    # Bind the socket ourselves so `--port 0` can report the port the OS picked.
+    listening = socket.create_server((host, port))
+    await web.SockSite(runner, listening).start()
+    return runner, f"http://{host}:{listening.getsockname()[1]}"
+
+
+def _stop_on_signals() -> asyncio.Event:
+    """An event set by SIGINT (Ctrl-C) or SIGTERM."""
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopping.set)
+    return stopping
+
+
 async def run_host(app_dir: Path, host: str, port: int | None) -> int:
     """Start the host, serve until SIGINT/SIGTERM, drain in-flight work, return the exit code."""
+    # Installed first: a signal during start-up then means "stop once started", not a traceback.
+    stopping = _stop_on_signals()
     local = apply_settings(app_dir)
     plan = plan_app(app_dir, local)
     if str(app_dir) not in sys.path:
@@ -165,27 +185,17 @@ async def run_host(app_dir: Path, host: str, port: int | None) -> int:
         driver.stop()
         raise HostStartError(f"cannot reach queue storage: {error}") from error
 
+    chosen_port = port if port is not None else plan.local.local_http_port or DEFAULT_PORT
     server = HttpTriggerServer(plan.routes, invoker, plan.local)
-    runner = web.AppRunner(server.application(), access_log=None)
-    await runner.setup()
-    chosen = port if port is not None else plan.local.local_http_port or DEFAULT_PORT
-    # Bind the socket ourselves so `--port 0` can report the port the OS picked.
-    listening = socket.create_server((host, chosen))
-    await web.SockSite(runner, listening).start()
-    base_url = f"http://{host}:{listening.getsockname()[1]}"
-
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stopping.set)
+    runner, base_url = await _serve_http(server, host, chosen_port)
     tasks = [asyncio.create_task(listener.run(stopping)) for listener in listeners]
-
     invocation_log.log(_describe(plan, base_url))
     invocation_log.log(f"Host started; listening on {base_url}")
+
     await stopping.wait()
     invocation_log.log("Application is shutting down...")
-    await asyncio.gather(*tasks)
-    await runner.cleanup()
+    await asyncio.gather(*tasks)  # each listener drains its in-flight invocations
+    await runner.cleanup()  # waits for in-flight HTTP requests
     driver.stop()
     await clients.close()
     invocation_log.log("Host stopped.")

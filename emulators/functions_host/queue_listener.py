@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass
+from datetime import datetime
 
 from azure.core.exceptions import AzureError, ResourceExistsError
 from azure.storage.queue import QueueMessage
@@ -39,19 +40,21 @@ def poison_queue_name(queue_name: str) -> str:
 
 def queue_trigger_metadata(message: QueueMessage, body_text: str) -> dict[str, RpcValue]:
     """Trigger metadata as the host serialises it: strings as strings, the rest as JSON."""
-
-    def timestamp(value: object) -> Json:
-        return Json.of(value.isoformat() if hasattr(value, "isoformat") else None)
-
-    return {
+    metadata: dict[str, RpcValue] = {
         "Id": Text(str(message.id)),
         "PopReceipt": Text(str(message.pop_receipt)),
         "DequeueCount": Json.of(int(message.dequeue_count or 0)),
-        "InsertionTime": timestamp(message.inserted_on),
-        "ExpirationTime": timestamp(message.expires_on),
-        "NextVisibleTime": timestamp(message.next_visible_on),
         "QueueTrigger": Text(body_text),
     }
+    timestamps = {
+        "InsertionTime": message.inserted_on,
+        "ExpirationTime": message.expires_on,
+        "NextVisibleTime": message.next_visible_on,
+    }
+    for name, value in timestamps.items():
+        if isinstance(value, datetime):
+            metadata[name] = Json.of(value.isoformat())
+    return metadata
 
 
 @dataclass
@@ -123,6 +126,7 @@ class QueueListener:
             return
         value = trigger_value(body, self.spec.trigger.data_type)
         text = body.decode("utf-8", errors="replace")
+        inserted = message.inserted_on.isoformat() if message.inserted_on else "?"
         outcome = await self.invoker.invoke(
             self.spec,
             reason=f"New queue message detected on '{self.queue_name}'.",
@@ -130,7 +134,7 @@ class QueueListener:
             trigger_metadata=queue_trigger_metadata(message, text),
             details=(
                 f"Trigger Details: MessageId: {message.id}, DequeueCount: "
-                f"{message.dequeue_count}, InsertedOn: {message.inserted_on}"
+                f"{message.dequeue_count}, InsertedOn: {inserted}"
             ),
         )
         try:
