@@ -241,19 +241,20 @@ class CallbackSender:
         parts = urlsplit(configured_url)
         overrides = ConnectionOverrides.from_fragment(parts.fragment)
         url = urlunsplit(parts._replace(fragment=""))
-        form: dict[str, str] = params
+        headers = {"User-Agent": "TwilioProxy/1.1", "X-Home-Region": "us1"}
+        body: bytes | None = None
         if method == "GET":
             # GET webhooks carry the params in the query string and sign the whole URL.
             query = "&".join(q for q in (parts.query, urlencode(params)) if q)
             url = urlunsplit(parts._replace(query=query, fragment=""))
-            form = {}
-        signature = self.signature(url, form)
-        headers = {
-            "X-Twilio-Signature": signature,
-            "I-Twilio-Idempotency-Token": token,
-            "User-Agent": "TwilioProxy/1.1",
-            "X-Home-Region": "us1",
-        }
+            signature = self.signature(url, {})
+        else:
+            # Encoded once here (not per attempt, not through aiohttp's FormData) for speed.
+            body = urlencode(params).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            signature = self.signature(url, params)
+        headers["X-Twilio-Signature"] = signature
+        headers["I-Twilio-Idempotency-Token"] = token
         deadline = time.monotonic() + overrides.total_time_ms / 1000
         result = FetchResult(None, "", "", "not attempted")
         for attempt in range(1, overrides.retry_count + 2):
@@ -272,7 +273,7 @@ class CallbackSender:
                 attempt=attempt,
                 duplicate=duplicate,
                 at=rfc2822(utc_now()),
-                headers=dict(headers),
+                headers=headers,
             )
             self.log.entries.append(entry)
             timeout = aiohttp.ClientTimeout(
@@ -286,7 +287,7 @@ class CallbackSender:
                     method,
                     # encoded=True: send the URL byte for byte as signed (yarl would re-quote it).
                     yarl.URL(url, encoded=True),
-                    data=form if method != "GET" else None,
+                    data=body,
                     headers=headers,
                     timeout=timeout,
                     allow_redirects=False,
