@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
+from multidict import MultiDict, MultiDictProxy
 
 from emulators.twilio_api.clock import parse_iso8601, utc_now
 from emulators.twilio_api.context import EMULATOR, Emulator
@@ -32,13 +33,19 @@ routes = web.RouteTableDef()
 _sequence = itertools.count(1)
 
 
+async def _form(request: web.Request) -> MultiDictProxy[str]:
+    """The form fields of a request (file uploads, which Twilio never gets, are dropped)."""
+    posted = await request.post()
+    return MultiDictProxy(MultiDict((k, v) for k, v in posted.items() if isinstance(v, str)))
+
+
 @routes.post(COLLECTION)
 async def create_message(request: web.Request) -> web.Response:
     """Create (send) a message: validate, store, start its life, answer 201."""
     emulator = request.app[EMULATOR]
-    form = await request.post()
+    form = await _form(request)
     now = utc_now()
-    accepted = validate_create(form, now)  # type: ignore[arg-type]
+    accepted = validate_create(form, now)
     if accepted.send_at is not None:
         status = "scheduled"
     elif accepted.messaging_service_sid is not None:
@@ -89,9 +96,9 @@ async def update_message(request: web.Request) -> web.Response:
     """Cancel a scheduled message (`Status=canceled`) and/or redact its body (`Body=""`)."""
     emulator = request.app[EMULATOR]
     message = _find(request)
-    form = await request.post()
+    form = await _form(request)
     if "Status" in form:
-        status = str(form["Status"])
+        status = form["Status"]
         validate_status_update(status)
         if message.status != "scheduled":
             raise bad_request(30409, "This message cannot be canceled")
