@@ -85,7 +85,7 @@ class QueueListener:
                     break
                 messages = await self._fetch()
                 for message in messages:
-                    task = asyncio.create_task(self._process(message))
+                    task = asyncio.create_task(self._process_safely(message))
                     in_flight.add(task)
                     task.add_done_callback(in_flight.discard)
                 if messages:
@@ -109,6 +109,13 @@ class QueueListener:
         except AzureError as error:
             invocation_log.log(f"Queue listener for '{self.queue_name}' failed to poll: {error}")
             return []
+
+    async def _process_safely(self, message: QueueMessage) -> None:
+        try:
+            await self._process(message)
+        except Exception as error:
+            # A bug here must not kill the listener; the message reappears after its lease.
+            invocation_log.log(f"Error while handling message {message.id}: {error!r}")
 
     async def _process(self, message: QueueMessage) -> None:
         raw = str(message.content or "")
