@@ -3,6 +3,7 @@
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from multidict import MultiDictProxy
 
@@ -17,6 +18,7 @@ SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
 CHANNELS = ("whatsapp:", "messenger:", "rcs:")
 MAX_BODY = 1600
 MAX_MEDIA = 10
+MAX_CALLBACK_URL = 4000
 # Scheduling window Twilio's scheduling guide states: 15 minutes to 35 days ahead.
 SCHEDULE_MIN = timedelta(minutes=15)
 SCHEDULE_MAX = timedelta(days=35)
@@ -44,6 +46,18 @@ def _address(value: str) -> str:
 
 def _valid_media_url(url: str) -> bool:
     return re.match(r"^https?://[^/\s]+", url) is not None
+
+
+def _valid_callback_url(url: str) -> bool:
+    """http(s) with a hostname, at most 4000 characters, and no underscore in the hostname
+    (Twilio's rules for the Messages StatusCallback)."""
+    parts = urlsplit(url)
+    return (
+        len(url) <= MAX_CALLBACK_URL
+        and parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and "_" not in (parts.hostname or "")
+    )
 
 
 def validate_create(form: MultiDictProxy[str], now: datetime) -> MessageRequest:
@@ -76,6 +90,9 @@ def validate_create(form: MultiDictProxy[str], now: datetime) -> MessageRequest:
             raise bad_request(21620, f"Invalid media URL(s): {url}")
     if service and not SERVICE_SID.match(service):
         raise bad_request(21705, "The Messaging Service Sid is invalid.")
+    status_callback = form.get("StatusCallback", "").strip() or None
+    if status_callback is not None and not _valid_callback_url(status_callback):
+        raise bad_request(21609, f"The StatusCallback URL {status_callback} is not a valid URL.")
 
     if to in MAGIC_TO_ERRORS:
         code, message = MAGIC_TO_ERRORS[to]
@@ -101,7 +118,7 @@ def validate_create(form: MultiDictProxy[str], now: datetime) -> MessageRequest:
         messaging_service_sid=service,
         body=body,
         media_urls=media,
-        status_callback=form.get("StatusCallback", "").strip() or None,
+        status_callback=status_callback,
         send_at=send_at,
     )
 
