@@ -151,6 +151,9 @@ def process[R: Request](sender: Sender[R], delivery: QueueDelivery) -> SendOutco
         logger.info("duplicate request, not sent again %s", log)
         return SendOutcome.DUPLICATE
     reclaimed = _reclaim(rid, current)
+    if reclaimed is None:
+        logger.info("duplicate request, settled meanwhile %s", log)
+        return SendOutcome.DUPLICATE
     logger.warning("request claimed before without a SID; attempt %s %s", reclaimed.attempts, log)
     if current.failure_class != FailureClass.TRANSIENT:
         found = _reconcile(sender, request, reclaimed, delivery)
@@ -247,8 +250,11 @@ def _in_flight_window() -> timedelta:
     return timedelta(seconds=2 * get_settings().twilio_http_timeout_seconds + 10)
 
 
-def _reclaim(rid: str, seen: DeliveryState) -> DeliveryState:
-    """Take over a claim whose attempt ended without a SID; raise if someone else is sending."""
+def _reclaim(rid: str, seen: DeliveryState) -> DeliveryState | None:
+    """Take over a claim whose attempt ended without a SID; raise if someone else is sending.
+
+    None when the delivery settled meanwhile (e.g. a status callback brought the SID).
+    """
     still_running = (
         seen.status == SENDING
         and not seen.failure_class
@@ -270,6 +276,8 @@ def _reclaim(rid: str, seen: DeliveryState) -> DeliveryState:
         }
 
     state, change = delivery_store.update_state(rid, take)
+    if change is None and _is_settled(state):
+        return None
     if change is None:
         raise ClaimInProgressError(f"request {rid} was claimed again by another attempt")
     return state

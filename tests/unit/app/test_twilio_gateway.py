@@ -36,5 +36,5 @@ def test_refused_connection_is_transient(configure: Any) -> None:
     # base_values points TWILIO_API_BASE_URL at port 9, where nothing listens.
     configure()
     with pytest.raises(twilio_gateway.TwilioRequestError) as caught:
-        twilio_gateway.find_call(to="+15005550006", from_="+15005550006", since=datetime.now(UTC))
+        twilio_gateway.find_calls(to="+15005550006", from_="+15005550006", since=datetime.now(UTC))
     assert caught.value.failure_class == FailureClass.TRANSIENT
