@@ -18,7 +18,9 @@ from emulators.twilio_api.clock import utc_now
 from emulators.twilio_api.context import EMULATOR, Emulator
 from emulators.twilio_api.errors import TwilioError, bad_request, internal_error, not_found
 from emulators.twilio_api.message_resource import Message
-from emulators.twilio_api.messages import run_life
+
+# The Messages module's form reader (string fields only) serves calls too.
+from emulators.twilio_api.messages import _form, run_life
 from emulators.twilio_api.numbers import outcome_for
 from emulators.twilio_api.segments import count_segments
 from emulators.twilio_api.sids import new_sid
@@ -59,8 +61,7 @@ def _find(request: web.Request) -> Call:
 async def create_call(request: web.Request) -> web.Response:
     """Create (place) a call: validate, store it queued, start its life, answer 201."""
     emulator = request.app[EMULATOR]
-    form = await request.post()
-    accepted = validate_create(form)  # type: ignore[arg-type]
+    accepted = validate_create(await _form(request))
     call = _engine(request).place(
         accepted.to, accepted.from_, accepted.request, f"{request.scheme}://{request.host}"
     )
@@ -81,7 +82,7 @@ async def update_call(request: web.Request) -> web.Response:
     """End a call (`Status=canceled|completed`) or give it new TwiML (`Url` or `Twiml`)."""
     engine = _engine(request)
     call = _find(request)
-    update = validate_update(await request.post())  # type: ignore[arg-type]
+    update = validate_update(await _form(request))
     if update.status is not None:
         engine.hang_up(call, update.status)
     elif update.url is not None or update.twiml is not None:
