@@ -8,8 +8,10 @@ history by the caller; these rules only guard the *current* status.
 Ranks (higher wins, equal does not replace, except where said):
 
 SMS
-    local ``received`` < local ``sending`` (claimed) < ``accepted`` = ``scheduled`` = ``queued``
+    local ``received`` < local ``sending`` (claimed) < ``accepted`` = ``scheduled`` < ``queued``
     < ``sending`` < ``sent`` < final tier < ``read``.
+    ``queued`` ranks above the Messaging Service's initial ``accepted``/``scheduled`` because
+    Twilio reports that move (a scheduled message being sent) with a callback of its own.
     The final tier holds ``delivered``, ``failed``, ``undelivered`` and ``canceled``. Inside it a
     failure (``failed``, ``undelivered``) replaces ``delivered`` but never the reverse, so a
     failure is never hidden by a success of lower or equal rank and the outcome does not depend on
@@ -62,18 +64,18 @@ _LOCAL_RANKS: dict[str, int] = {RECEIVED: 0, SENDING: 1}
 _LOCAL_STATUSES = frozenset({RECEIVED, REJECTED, SENDING, FAILED})
 _LOCAL_ONLY_NAMES = frozenset({RECEIVED, REJECTED})
 
-_SMS_FINAL_RANK = 5
+_SMS_FINAL_RANK = 6
 _SMS_RANKS: dict[str, int] = {
     "accepted": 2,
     "scheduled": 2,
-    "queued": 2,
-    "sending": 3,
-    "sent": 4,
+    "queued": 3,
+    "sending": 4,
+    "sent": 5,
     "delivered": _SMS_FINAL_RANK,
     "failed": _SMS_FINAL_RANK,
     "undelivered": _SMS_FINAL_RANK,
     "canceled": _SMS_FINAL_RANK,
-    "read": 6,
+    "read": 7,
 }
 _SMS_FAILURES = frozenset({"failed", "undelivered"})
 
