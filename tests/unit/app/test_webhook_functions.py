@@ -101,3 +101,21 @@ def test_unknown_rid_gets_an_apology_not_a_500(app_env: Any, signed: Any) -> Non
 def test_unsigned_twiml_request_gets_403(app_env: Any, signed: Any) -> None:
     url = "https://app.example.test/api/twiml_voice?Message=hi"
     assert twiml_voice.main(signed("GET", url, signature="")).status_code == 403
+
+
+def test_explicit_default_port_in_the_signed_url_is_accepted(app_env: Any, signed: Any) -> None:
+    # PUBLIC_BASE_URL has no port; Twilio may sign with :443 (RequestValidator tries both).
+    _claim("r-3")
+    signed_for = "https://app.example.test:443/api/status_callback?rid=r-3&channel=sms"
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(signed_for, SENT)
+    request = signed("POST", CALLBACK.replace("r-1", "r-3"), SENT, signature=signature)
+    assert status_callback.main(request).status_code == 204
+
+
+def test_http_public_base_url_with_a_port(app_env: Any, configure: Any, signed: Any) -> None:
+    configure(app_env.values["AzureWebJobsStorage"], PUBLIC_BASE_URL="http://10.0.0.5:7071")
+    _claim("r-4")
+    public = "http://10.0.0.5:7071/api/status_callback?rid=r-4&channel=sms"
+    assert status_callback.main(signed("POST", public, SENT)).status_code == 204
+    https = public.replace("http://", "https://")
+    assert status_callback.main(signed("POST", https, SENT, worker_url=public)).status_code == 403
