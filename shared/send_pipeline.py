@@ -14,7 +14,6 @@ Twilio.
 
 from __future__ import annotations
 
-import binascii
 import json
 import logging
 import re
@@ -192,7 +191,7 @@ def _parse[R: Request](sender: Sender[R], delivery: QueueDelivery) -> R | SendOu
         payload.setdefault("id", delivery.message_id)
         request: R = sender.model.model_validate(payload)  # type: ignore[assignment]
         sender.check(request)
-    except (UnicodeDecodeError, json.JSONDecodeError, binascii.Error) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         return _reject(sender, delivery, payload, raw, f"not UTF-8 JSON: {exc}")
     except ValidationError as exc:
         return _reject(sender, delivery, payload, raw, _validation_reason(exc))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from shared import delivery_store
+from shared import delivery_store, twilio_gateway
 from shared.failure_classes import ClassifiedError, FailureClass
 from shared.process_state import reset_process_state
 from shared.send_pipeline import ClaimInProgressError
@@ -162,6 +163,38 @@ def test_a_fresh_claim_without_outcome_is_not_sent_twice(app: Any, rid: str) -> 
     with pytest.raises(ClaimInProgressError):
         app.send_sms(_sms(rid))
     assert app.messages_for(rid) == []
+
+
+def test_a_crashed_attempt_is_reconciled(app: Any, rid: str) -> None:
+    # An attempt claimed long ago, created the message, and died before recording the SID.
+    long_ago = delivery_store.now() - timedelta(minutes=10)
+    delivery_store.create_state(
+        rid,
+        {
+            "channel": "sms",
+            "status": "sending",
+            "status_source": "local",
+            "attempts": 1,
+            "created_at": long_ago,
+            "claimed_at": long_ago,
+        },
+    )
+    request = _sms(rid)
+    sid = twilio_gateway.send_message(
+        to=request["to"],
+        from_="+15005550006",
+        messaging_service_sid=None,
+        body=request["body"],
+        media_urls=None,
+        status_callback="http://127.0.0.1:9/api/status_callback?rid=" + rid + "&channel=sms",
+        send_at=None,
+        validity_period=None,
+    ).sid
+    app.send_sms(request, dequeue=2)
+    assert [m["sid"] for m in app.messages_for(rid)] == [sid]
+    state = delivery_store.get_state(rid)
+    assert (state.twilio_sid, state.attempts) == (sid, 2)
+    assert "local-2-reconciled" in _history_keys(rid)
 
 
 def test_undelivered_outcome_is_recorded_with_its_code(app: Any, rid: str) -> None:
