@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from typing import Any
-from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -17,18 +16,16 @@ from emulators.twilio_api.callees import CalleeScript
 from emulators.twilio_api.clock import utc_now
 from emulators.twilio_api.context import EMULATOR, Emulator
 from emulators.twilio_api.errors import TwilioError, bad_request, internal_error, not_found
+from emulators.twilio_api.forms import read_form
 from emulators.twilio_api.message_resource import Message
-
-# The Messages module's form reader (string fields only) serves calls too.
-from emulators.twilio_api.messages import _form, run_life
+from emulators.twilio_api.messages import run_life
 from emulators.twilio_api.numbers import outcome_for
+from emulators.twilio_api.paging import page_json
 from emulators.twilio_api.segments import count_segments
 from emulators.twilio_api.sids import new_sid
 
 COLLECTION = "/2010-04-01/Accounts/{account_sid}/Calls.json"
 INSTANCE = "/2010-04-01/Accounts/{account_sid}/Calls/{sid:[A-Za-z0-9]+}.json"
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 1000
 LIST_FILTERS = (
     "To",
     "From",
@@ -61,7 +58,7 @@ def _find(request: web.Request) -> Call:
 async def create_call(request: web.Request) -> web.Response:
     """Create (place) a call: validate, store it queued, start its life, answer 201."""
     emulator = request.app[EMULATOR]
-    accepted = validate_create(await _form(request))
+    accepted = validate_create(await read_form(request))
     call = _engine(request).place(
         accepted.to, accepted.from_, accepted.request, f"{request.scheme}://{request.host}"
     )
@@ -82,7 +79,7 @@ async def update_call(request: web.Request) -> web.Response:
     """End a call (`Status=canceled|completed`) or give it new TwiML (`Url` or `Twiml`)."""
     engine = _engine(request)
     call = _find(request)
-    update = validate_update(await _form(request))
+    update = validate_update(await read_form(request))
     if update.status is not None:
         engine.hang_up(call, update.status)
     elif update.url is not None or update.twiml is not None:
@@ -116,34 +113,8 @@ async def list_calls(request: web.Request) -> web.Response:
     filters = {key: request.query[key] for key in LIST_FILTERS if request.query.get(key)}
     items = sorted(_engine(request).calls.values(), key=lambda c: c.seq, reverse=True)
     items = [call for call in items if _matches(call, filters)]
-    page_size = _int_query(request, "PageSize", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
-    page = _int_query(request, "Page", 0, 0, 1_000_000)
-    start = _page_start(items, request.query.get("PageToken", ""), page, page_size)
-    chunk = items[start : start + page_size]
     base = COLLECTION.format(account_sid=emulator.config.account_sid)
-
-    def page_uri(number: int, token: str | None) -> str:
-        query: list[tuple[str, str | int]] = [*filters.items(), ("PageSize", page_size)]
-        query.append(("Page", number))
-        if token:
-            query.append(("PageToken", token))
-        return f"{base}?{urlencode(query)}"
-
-    has_next = bool(chunk) and start + page_size < len(items)
-    body: dict[str, Any] = {
-        "calls": [call.to_json() for call in chunk],
-        "end": start + max(len(chunk) - 1, 0),
-        "first_page_uri": page_uri(0, None),
-        "next_page_uri": page_uri(page + 1, "PA" + chunk[-1].sid) if has_next else None,
-        "page": page,
-        "page_size": page_size,
-        "previous_page_uri": (
-            page_uri(page - 1, "PB" + chunk[0].sid) if chunk and start > 0 and page > 0 else None
-        ),
-        "start": start,
-        "uri": page_uri(page, request.query.get("PageToken")),
-    }
-    return web.json_response(body)
+    return web.json_response(page_json(request, items, key="calls", base=base, filters=filters))
 
 
 def _matches(call: Call, filters: dict[str, str]) -> bool:
@@ -183,30 +154,6 @@ def _date_matches(moment: datetime | None, op: str, bound: datetime | date) -> b
         return moment.date() == day
     left: datetime | date = moment if isinstance(bound, datetime) else moment.date()
     return left <= bound if op == "<" else left >= bound
-
-
-def _int_query(request: web.Request, key: str, default: int, low: int, high: int) -> int:
-    raw = request.query.get(key)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise bad_request(20001, f"Invalid {key}: {raw}") from None
-    if not low <= value <= high:
-        raise bad_request(20001, f"{key} must be between {low} and {high}")
-    return value
-
-
-def _page_start(items: list[Call], token: str, page: int, page_size: int) -> int:
-    """Index of the page's first call: after/before the token's SID, else Page*PageSize."""
-    if token[:2] in ("PA", "PB"):
-        sids = [call.sid for call in items]
-        sid = token[2:]
-        if sid in sids:
-            index = sids.index(sid)
-            return index + 1 if token.startswith("PA") else max(0, index - page_size)
-    return page * page_size
 
 
 # -- inspection ---------------------------------------------------------------------------------

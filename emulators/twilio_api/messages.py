@@ -3,18 +3,17 @@ each message's emulated life with its status callbacks."""
 
 import itertools
 from datetime import date, datetime
-from typing import Any
-from urllib.parse import urlencode
 
 from aiohttp import web
-from multidict import MultiDict, MultiDictProxy
 
 from emulators.twilio_api.clock import parse_iso8601, utc_now
 from emulators.twilio_api.context import EMULATOR, Emulator
 from emulators.twilio_api.errors import TwilioError, bad_request, internal_error, not_found
+from emulators.twilio_api.forms import read_form
 from emulators.twilio_api.message_resource import API_VERSION, IN_FLIGHT_STATUSES, Message
 from emulators.twilio_api.message_validation import validate_create, validate_status_update
 from emulators.twilio_api.numbers import SERVICE_SENDER, outcome_for
+from emulators.twilio_api.paging import page_json
 from emulators.twilio_api.segments import count_segments
 from emulators.twilio_api.sids import new_sid
 
@@ -23,8 +22,6 @@ INSTANCE = "/2010-04-01/Accounts/{account_sid}/Messages/{sid:[A-Za-z0-9]+}.json"
 PRICE_PER_SEGMENT = 0.0079
 # Emulated seconds between statuses (speed 1 = these real seconds).
 STEP_SECONDS = {"queue": 0.5, "sending": 0.5, "sent": 1.0, "delivery": 2.0}
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 1000
 
 routes = web.RouteTableDef()
 
@@ -33,17 +30,11 @@ routes = web.RouteTableDef()
 _sequence = itertools.count(1)
 
 
-async def _form(request: web.Request) -> MultiDictProxy[str]:
-    """The form fields of a request (file uploads, which Twilio never gets, are dropped)."""
-    posted = await request.post()
-    return MultiDictProxy(MultiDict((k, v) for k, v in posted.items() if isinstance(v, str)))
-
-
 @routes.post(COLLECTION)
 async def create_message(request: web.Request) -> web.Response:
     """Create (send) a message: validate, store, start its life, answer 201."""
     emulator = request.app[EMULATOR]
-    form = await _form(request)
+    form = await read_form(request)
     now = utc_now()
     accepted = validate_create(form, now)
     if accepted.send_at is not None:
@@ -96,7 +87,7 @@ async def update_message(request: web.Request) -> web.Response:
     """Cancel a scheduled message (`Status=canceled`) and/or redact its body (`Body=""`)."""
     emulator = request.app[EMULATOR]
     message = _find(request)
-    form = await _form(request)
+    form = await read_form(request)
     if "Status" in form:
         status = form["Status"]
         validate_status_update(status)
@@ -154,19 +145,6 @@ def _matches_date(sent: datetime | None, op: str, bound: datetime | date) -> boo
     return day <= bound if op == "<" else day >= bound
 
 
-def _int_query(request: web.Request, key: str, default: int, low: int, high: int) -> int:
-    raw = request.query.get(key)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise bad_request(20001, f"Invalid {key}: {raw}") from None
-    if not low <= value <= high:
-        raise bad_request(20001, f"{key} must be between {low} and {high}")
-    return value
-
-
 @routes.get(COLLECTION)
 async def list_messages(request: web.Request) -> web.Response:
     """List messages, newest first, filtered by To/From/DateSent and paged like Twilio."""
@@ -186,46 +164,8 @@ async def list_messages(request: web.Request) -> web.Response:
         if bound is not None:
             items = [m for m in items if _matches_date(m.date_sent, op, bound)]
 
-    page_size = _int_query(request, "PageSize", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
-    page = _int_query(request, "Page", 0, 0, 1_000_000)
-    start = _page_start(items, request.query.get("PageToken", ""), page, page_size)
-    chunk = items[start : start + page_size]
-
     base = COLLECTION.format(account_sid=emulator.config.account_sid)
-
-    def page_uri(number: int, token: str | None) -> str:
-        query: list[tuple[str, str | int]] = [*filters.items(), ("PageSize", page_size)]
-        query.append(("Page", number))
-        if token:
-            query.append(("PageToken", token))
-        return f"{base}?{urlencode(query)}"
-
-    has_next = start + page_size < len(items) and bool(chunk)
-    body: dict[str, Any] = {
-        "messages": [m.to_json() for m in chunk],
-        "end": start + max(len(chunk) - 1, 0),
-        "first_page_uri": page_uri(0, None),
-        "next_page_uri": page_uri(page + 1, "PA" + chunk[-1].sid) if has_next else None,
-        "page": page,
-        "page_size": page_size,
-        "previous_page_uri": (
-            page_uri(page - 1, "PB" + chunk[0].sid) if start > 0 and chunk and page > 0 else None
-        ),
-        "start": start,
-        "uri": page_uri(page, request.query.get("PageToken")),
-    }
-    return web.json_response(body)
-
-
-def _page_start(items: list[Message], token: str, page: int, page_size: int) -> int:
-    """Index of the first item of the page: after/before the token's SID, else Page*PageSize."""
-    if token[:2] in ("PA", "PB"):
-        sids = [m.sid for m in items]
-        sid = token[2:]
-        if sid in sids:
-            index = sids.index(sid)
-            return index + 1 if token.startswith("PA") else max(0, index - page_size)
-    return page * page_size
+    return web.json_response(page_json(request, items, key="messages", base=base, filters=filters))
 
 
 def _callback_params(message: Message) -> dict[str, str]:
