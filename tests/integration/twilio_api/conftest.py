@@ -1,6 +1,6 @@
-"""Fixtures for the Twilio emulator's integration tests: a twilio client pointed at the session
-emulator, a callback sink (a real aiohttp server on 127.0.0.1) and a state reset before each
-test."""
+"""Fixtures for the Twilio emulator's integration tests: test helpers, a callback sink (a real
+aiohttp server on 127.0.0.1) and a second emulator started with flags. The reset session emulator
+and the twilio client come from `tests/integration/conftest.py`."""
 
 from __future__ import annotations
 
@@ -67,41 +67,12 @@ def wait_for[T](probe: Callable[[], T | None], what: str, timeout: float = WAIT_
         time.sleep(0.02)
 
 
-def make_client(
-    emulator: EmulatorLike,
-    username: str | None = None,
-    password: str | None = None,
-    account_sid: str | None = None,
-) -> Client:
-    """A twilio REST client pointed at `emulator` (account credentials unless told otherwise)."""
-    client = Client(
-        username or emulator.account_sid,
-        password or emulator.auth_token,
-        account_sid=account_sid or emulator.account_sid,
-    )
-    client.api.base_url = emulator.base_url
-    return client
-
-
-@pytest.fixture
-def emulator(twilio_emulator: Any) -> EmulatorLike:
-    """The session emulator, with its state reset (messages, deliveries, faults) for this test."""
-    status, _ = inspect_post(twilio_emulator, "reset")
-    assert status == 200, "could not reset the Twilio emulator"
-    return twilio_emulator  # type: ignore[no-any-return]
-
-
-@pytest.fixture
-def client(emulator: EmulatorLike) -> Client:
-    """A twilio client authenticated with the account SID and auth token."""
-    return make_client(emulator)
-
-
 class Kit:
     """Helpers for tests (test modules cannot import conftest under importlib mode)."""
 
-    def __init__(self, emulator: EmulatorLike) -> None:
+    def __init__(self, emulator: EmulatorLike, make_client: Callable[..., Client]) -> None:
         self.emulator = emulator
+        self.make_client = make_client
 
     def inspect(self, path: str, emulator: EmulatorLike | None = None) -> Any:
         """GET `/_emulator/<path>` as JSON."""
@@ -124,13 +95,12 @@ class Kit:
         return self.inspect(f"callbacks?sid={sid}")["callbacks"]  # type: ignore[no-any-return]
 
     wait_for = staticmethod(wait_for)
-    make_client = staticmethod(make_client)
 
 
 @pytest.fixture
-def kit(emulator: EmulatorLike) -> Kit:
+def kit(emulator: EmulatorLike, twilio_tools: Any) -> Kit:
     """Test helpers bound to the (freshly reset) session emulator."""
-    return Kit(emulator)
+    return Kit(emulator, twilio_tools.make_client)
 
 
 @dataclass

@@ -1,7 +1,7 @@
-"""Fixtures for the Calls API tests: a twilio client pointed at the session emulator (state reset
-per test), a real aiohttp web server on 127.0.0.1 that serves TwiML and records every request
-(TwiML fetches, Gather/Record/Dial actions, status callbacks), and a second emulator with a slow
-CPS for the dial-queue tests."""
+"""Fixtures for the Calls API tests: a real aiohttp web server on 127.0.0.1 that serves TwiML and
+records every request (TwiML fetches, Gather/Record/Dial actions, status callbacks), test helpers,
+and a second emulator with a slow CPS for the dial-queue tests. The reset session emulator and the
+twilio client come from `tests/integration/conftest.py`."""
 
 from __future__ import annotations
 
@@ -213,22 +213,6 @@ def wait_for[T](probe: Callable[[], T | bool | None], what: str) -> T:
         time.sleep(0.01)
 
 
-def make_client(emulator: EmulatorLike) -> Client:
-    """A twilio REST client pointed at `emulator`."""
-    client = Client(emulator.account_sid, emulator.auth_token)
-    client.api.base_url = emulator.base_url
-    return client
-
-
-def reset(emulator: EmulatorLike) -> None:
-    """`POST /_emulator/reset`: forget calls, callee scripts, deliveries and faults."""
-    request = urllib.request.Request(
-        f"{emulator.base_url}/_emulator/reset", data=b"{}", method="POST"
-    )
-    with urllib.request.urlopen(request, timeout=5) as answer:
-        assert answer.status == 200, "could not reset the Twilio emulator"
-
-
 @pytest.fixture(scope="module")
 def web_server() -> Iterator[WebServer]:
     """One TwiML/callback server for the module."""
@@ -243,19 +227,6 @@ def server(web_server: WebServer) -> WebServer:
     """The module's web server with no pages and no recorded requests."""
     web_server.reset()
     return web_server
-
-
-@pytest.fixture
-def emulator(twilio_emulator: Any) -> EmulatorLike:
-    """The session emulator with its state reset for this test."""
-    reset(twilio_emulator)
-    return twilio_emulator  # type: ignore[no-any-return]
-
-
-@pytest.fixture
-def client(emulator: EmulatorLike) -> Client:
-    """A twilio client on the session emulator."""
-    return make_client(emulator)
 
 
 @pytest.fixture
@@ -288,7 +259,9 @@ def slow_cps_emulator() -> Iterator[SlowCpsEmulator]:
 
 
 @pytest.fixture
-def slow_cps(slow_cps_emulator: SlowCpsEmulator, server: WebServer) -> tuple[Client, Kit]:
+def slow_cps(
+    slow_cps_emulator: SlowCpsEmulator, server: WebServer, twilio_tools: Any
+) -> tuple[Client, Kit]:
     """A client and helpers on the slow-CPS emulator, its state reset for this test."""
-    reset(slow_cps_emulator)
-    return make_client(slow_cps_emulator), Kit(slow_cps_emulator, server)
+    twilio_tools.reset_emulator(slow_cps_emulator)
+    return twilio_tools.make_client(slow_cps_emulator), Kit(slow_cps_emulator, server)
