@@ -1,7 +1,10 @@
 """Whole-stack fixtures: real Azurite, the Twilio emulator and the functions host as processes.
 
 The app is copied into a temporary folder with its own `local.settings.json`, so a developer's
-settings in the working tree never leak into the tests.
+settings in the working tree never leak into the tests. Two things differ from the shipped app,
+both for speed and isolation: queue and table names carry an `e2e-` prefix (the session's Azurite
+is shared with other tests), and host.json's `visibilityTimeout`/`maxPollingInterval` are short,
+so five attempts of a failing message take seconds instead of minutes.
 """
 
 from __future__ import annotations
@@ -21,6 +24,10 @@ import requests
 
 from emulators.azurite import Azurite
 from emulators.launcher import Service, start_service
+from producer.client import Producer
+from producer.errors import DeliveryNotFoundError
+from producer.settings import ProducerSettings
+from producer.status import DeliveryRecord
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 APP_PARTS = ["host.json", "send_sms", "send_call", "twiml_voice", "status_callback", "shared"]
@@ -70,7 +77,24 @@ def wait_for[T](
     pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}{log}")
 
 
-@pytest.fixture(scope="session")
+E2E_NAMES = {
+    "SMS_QUEUE_NAME": "e2e-sms-requests",
+    "CALL_QUEUE_NAME": "e2e-call-requests",
+    "EVENTS_QUEUE_NAME": "e2e-delivery-events",
+    "DELIVERIES_TABLE_NAME": "e2edeliveries",
+}
+
+
+def speed_up_retries(host_json: Path) -> None:
+    """Shorten the queue retry timings of the copied host.json (everything else stays)."""
+    config = json.loads(host_json.read_text(encoding="utf-8"))
+    queues = config["extensions"]["queues"]
+    queues["visibilityTimeout"] = "00:00:00.500"
+    queues["maxPollingInterval"] = "00:00:00.500"
+    host_json.write_text(json.dumps(config), encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
 def stack(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Azurite + Twilio emulator + functions host running the real app from a temporary copy."""
     twilio = start_service(
@@ -87,10 +111,12 @@ def stack(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             shutil.copytree(source, app / part, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy2(source, app / part)
+    speed_up_retries(app / "host.json")
     example = json.loads((REPO_ROOT / "local.settings.example.json").read_text(encoding="utf-8"))
     port = free_port()
     settings: dict[str, str] = {
         **example["Values"],
+        **E2E_NAMES,
         "AzureWebJobsStorage": azurite.connection_string,
         "TWILIO_API_BASE_URL": twilio_url,
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
@@ -110,3 +136,56 @@ def stack(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     finally:
         host.stop(timeout=30)
         twilio.stop()
+
+
+@pytest.fixture(scope="module")
+def producer(stack: Stack) -> Producer:
+    """The producer library, pointed at the stack's storage and the e2e queue names."""
+    return Producer(
+        ProducerSettings(
+            connection_string=stack.azurite.connection_string,
+            sms_queue=E2E_NAMES["SMS_QUEUE_NAME"],
+            call_queue=E2E_NAMES["CALL_QUEUE_NAME"],
+            events_queue=E2E_NAMES["EVENTS_QUEUE_NAME"],
+            deliveries_table=E2E_NAMES["DELIVERIES_TABLE_NAME"],
+        )
+    )
+
+
+@pytest.fixture(autouse=True)
+def clean_twilio(stack: Stack) -> None:
+    """Each test starts with no faults, callee scripts or stored resources in the emulator."""
+    stack.twilio_control("reset")
+
+
+@dataclass
+class Waiter:
+    """Polls the stack's state for the tests (the host's log goes into every failure)."""
+
+    stack: Stack
+    producer: Producer
+
+    def until[T](self, probe: Callable[[], T | None], what: str, timeout: float = 60.0) -> T:
+        """Poll `probe` until it returns something truthy."""
+        return wait_for(probe, what, timeout, self.stack.host)
+
+    def final_state(
+        self, request_id: str, statuses: set[str], timeout: float = 60.0
+    ) -> DeliveryRecord:
+        """Wait until the request's current status is one of `statuses`; return its record."""
+
+        def probe() -> DeliveryRecord | None:
+            try:
+                record = self.producer.status(request_id)
+            except DeliveryNotFoundError:
+                return None
+            current = record.current or {}
+            return record if current.get("status") in statuses else None
+
+        return self.until(probe, f"{request_id} to reach one of {sorted(statuses)}", timeout)
+
+
+@pytest.fixture
+def wait(stack: Stack, producer: Producer) -> Waiter:
+    """Waits on the stack's delivery state."""
+    return Waiter(stack, producer)
