@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from pydantic import BaseModel, ValidationError
 
@@ -171,7 +171,7 @@ def _reconcile[R: Request](
     """The resource an earlier attempt created, if any: same recipient and content, created
     since the first claim, and not already recorded by another delivery (the SID index)."""
     since = (state.created_at or state.claimed_at or delivery_store.now()) - RECONCILE_SKEW
-    candidates = _guarded(sender, request, state, delivery, lambda: sender.find(request, since))
+    candidates = _guarded(request, state, delivery, lambda: sender.find(request, since))
     if isinstance(candidates, SendOutcome):
         return candidates
     for candidate in candidates:
@@ -285,7 +285,7 @@ def _reclaim(rid: str, seen: DeliveryState) -> DeliveryState | None:
 def _send[R: Request](
     sender: Sender[R], request: R, state: DeliveryState, delivery: QueueDelivery
 ) -> SendOutcome:
-    created = _guarded(sender, request, state, delivery, lambda: sender.send(request))
+    created = _guarded(request, state, delivery, lambda: sender.send(request))
     if isinstance(created, SendOutcome):
         return created
     logger.info(
@@ -313,36 +313,52 @@ def _record_created(rid: str, attempt: int, created: TwilioResource, *, reconcil
     )
 
 
-def _guarded[R: Request, T](
-    sender: Sender[R],
-    request: R,
+def _guarded[T](
+    request: Request,
     state: DeliveryState,
     delivery: QueueDelivery,
     call: Callable[[], T],
 ) -> T | SendOutcome:
     """Run a Twilio call; permanent failures end the delivery, the others are noted and raised."""
     try:
-        result = call()
+        return call()
     except ClassifiedError as exc:
-        return _failed(sender, request, state, delivery, exc)
-    return result
+        if exc.failure_class in (FailureClass.PERMANENT, FailureClass.BAD_INPUT):
+            return _refused(request, state, exc)
+        _retry_later(request, state, delivery, exc, exc)
+    except Exception as exc:
+        # Unexpected (a bug, storage trouble): the request may have reached Twilio.
+        unexpected = ClassifiedError(FailureClass.AMBIGUOUS, f"{type(exc).__name__}: {exc}")
+        _retry_later(request, state, delivery, unexpected, exc)
 
 
-def _failed[R: Request](
-    sender: Sender[R],
-    request: R,
+def _refused(request: Request, state: DeliveryState, exc: ClassifiedError) -> SendOutcome:
+    """Twilio refused the request for good: record `failed` (21610 also flags the recipient)."""
+    rid = request.id
+    logger.warning(
+        "Twilio refused the request for good rid=%s to=%s code=%s: %s",
+        rid,
+        mask_number(request.to),
+        exc.code,
+        exc.message,
+    )
+    record(rid, _failure_report(state.attempts, "failed", exc, reason="refused by Twilio"))
+    if exc.code == OPTED_OUT_CODE:
+        delivery_store.mark_opted_out(request.to, rid, exc.code)
+    return SendOutcome.FAILED
+
+
+def _retry_later(
+    request: Request,
     state: DeliveryState,
     delivery: QueueDelivery,
     exc: ClassifiedError,
-) -> SendOutcome:
+    raised: Exception,
+) -> NoReturn:
+    """Note the failure on the state, record `failed` (gave up) on the last attempt, and raise
+    `raised` so the host retries (or moves the message to `-poison`)."""
     rid, attempt = request.id, state.attempts
     log = f"rid={rid} to={mask_number(request.to)} code={exc.code} class={exc.failure_class}"
-    if exc.failure_class in (FailureClass.PERMANENT, FailureClass.BAD_INPUT):
-        logger.warning("Twilio refused the request for good %s: %s", log, exc.message)
-        record(rid, _failure_report(attempt, "failed", exc, reason="refused by Twilio"))
-        if exc.code == OPTED_OUT_CODE:
-            delivery_store.mark_opted_out(request.to, rid, exc.code)
-        return SendOutcome.FAILED
     if exc.failure_class == FailureClass.CONFIGURATION:
         logger.error("CONFIGURATION ERROR, fix the settings and replay %s: %s", log, exc.message)
     else:
@@ -362,7 +378,7 @@ def _failed[R: Request](
         reason = f"gave up after {delivery.dequeue_count} attempts"
         logger.error("giving up %s: %s", log, reason)
         record(rid, _failure_report(attempt, "gave-up", exc, reason=reason))
-    raise exc
+    raise raised
 
 
 def _failure_report(attempt: int, kind: str, exc: ClassifiedError, *, reason: str) -> Report:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from typing import Any
 
 import requests
 from twilio.base.exceptions import (  # type: ignore[import-untyped]
+    TwilioException,
     TwilioRestException,
     TwilioServiceException,
 )
@@ -69,6 +71,12 @@ def _translated_errors(what: str) -> Iterator[None]:
         status = exc.status if isinstance(exc.status, int) else None
         detail = getattr(exc, "msg", None) or getattr(exc, "detail", None) or str(exc)
         raise TwilioRequestError(classify(code, status), f"{what}: {detail}", code, status) from exc
+    except TwilioException as exc:
+        # List pages fail with a bare TwilioException carrying the HTTP response.
+        status, code = _response_status_and_code(exc.args[1] if len(exc.args) > 1 else None)
+        raise TwilioRequestError(
+            classify(code, status), f"{what}: {exc.args[0]}", code, status
+        ) from exc
     except requests.exceptions.RequestException as exc:
         if _never_connected(exc):
             # No connection, so Twilio cannot have processed the request.
@@ -79,6 +87,19 @@ def _translated_errors(what: str) -> Iterator[None]:
         raise TwilioRequestError(
             FailureClass.AMBIGUOUS, f"{what}: {type(exc).__name__}: {exc}"
         ) from exc
+
+
+def _response_status_and_code(response: Any) -> tuple[int | None, int | None]:
+    """HTTP status and Twilio error code of a twilio `Response` (None where unknown)."""
+    status = getattr(response, "status_code", None)
+    try:
+        code = json.loads(getattr(response, "text", "") or "{}").get("code")
+    except (ValueError, AttributeError):
+        code = None
+    return (
+        status if isinstance(status, int) else None,
+        code if isinstance(code, int) else None,
+    )
 
 
 def _never_connected(exc: requests.exceptions.RequestException) -> bool:

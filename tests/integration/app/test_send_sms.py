@@ -120,6 +120,22 @@ def test_plain_500_is_ambiguous_and_the_retry_sends_once(app: Any, rid: str) -> 
     assert "local-2-created" in _history_keys(rid)
 
 
+def test_errors_on_every_request_give_up_then_a_replay_sends_once(app: Any, rid: str) -> None:
+    # The reconcile's List request fails too (a bare TwilioException in twilio-python).
+    app.emulator("/_emulator/faults", {"error_500": {"rate": 1, "count": 9}})
+    for attempt in range(1, 6):
+        with pytest.raises(ClassifiedError) as caught:
+            app.send_sms(_sms(rid), message_id="m-1", dequeue=attempt)
+        assert caught.value.failure_class == FailureClass.AMBIGUOUS
+        assert delivery_store.get_state(rid).failure_class == "ambiguous"
+    state = delivery_store.get_state(rid)
+    assert (state.status, state.attempts) == ("failed", 5)
+    app.emulator("/_emulator/faults", {})
+    app.send_sms(_sms(rid), message_id="m-replayed")  # replayed from the poison queue
+    assert len(app.messages_for(rid)) == 1
+    assert delivery_store.get_state(rid).attempts == 6
+
+
 def test_reconcile_skips_a_message_recorded_by_another_request(app: Any, rid: str) -> None:
     # Same recipient and body: only the SID index tells the first request's message apart.
     first = {**_sms(rid), "id": f"{rid}-first"}
