@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Annotated, Literal, Self
 
@@ -25,6 +26,13 @@ Metadata = Annotated[
     Field(description="Opaque producer data, copied into every delivery event."),
 ]
 SMS_BODY_MAX_CHARS = 1600
+# Stored as JSON text in one table property (at most 32K characters), with room to spare.
+METADATA_MAX_JSON_CHARS = 8000
+SCRIPT_MAX_JSON_CHARS = 30000
+
+
+def _json_chars(value: object) -> int:
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str))
 
 
 class _Contract(BaseModel):
@@ -52,6 +60,7 @@ class SmsRequest(_Contract):
 
     @model_validator(mode="after")
     def _one_content_one_sender(self) -> Self:
+        _check_metadata_size(self.metadata)
         if self.body is None and self.media_urls is None:
             raise ValueError("one of body or media_urls is required")
         if self.from_ is not None and self.messaging_service_sid is not None:
@@ -59,6 +68,11 @@ class SmsRequest(_Contract):
         if self.send_at is not None and self.send_at.tzinfo is None:
             raise ValueError("send_at must carry a timezone")
         return self
+
+
+def _check_metadata_size(metadata: dict[str, JsonValue]) -> None:
+    if _json_chars(metadata) > METADATA_MAX_JSON_CHARS:
+        raise ValueError(f"metadata is longer than {METADATA_MAX_JSON_CHARS} characters as JSON")
 
 
 class SayStep(_Contract):
@@ -167,9 +181,13 @@ class CallRequest(_Contract):
 
     @model_validator(mode="after")
     def _exactly_one_program(self) -> Self:
+        _check_metadata_size(self.metadata)
         given = [name for name in ("script", "twiml", "url") if getattr(self, name) is not None]
         if len(given) != 1:
             raise ValueError(f"exactly one of script, twiml or url is required (got {given})")
+        script = [step.model_dump(exclude_none=True) for step in self.script or []]
+        if _json_chars(script) > SCRIPT_MAX_JSON_CHARS:
+            raise ValueError(f"script is longer than {SCRIPT_MAX_JSON_CHARS} characters as JSON")
         return self
 
 

@@ -98,3 +98,12 @@ def test_valid_examples_pass_the_published_schemas() -> None:
     call_schema = json.loads((SCHEMAS / "call-request.schema.json").read_text())
     jsonschema.validate({**SMS, "from": "+15005550006", "metadata": {"k": [1]}}, sms_schema)
     jsonschema.validate(CALL, call_schema)
+
+
+def test_metadata_and_script_must_fit_a_table_property() -> None:
+    with pytest.raises(ValidationError, match="metadata"):
+        SmsRequest.model_validate({**SMS, "metadata": {"blob": "x" * 8000}})
+    long_script = [{"type": "say", "text": "y" * 4000}] * 8
+    with pytest.raises(ValidationError, match="script"):
+        CallRequest.model_validate({**CALL, "script": long_script})
+    assert CallRequest.model_validate({**CALL, "script": long_script[:7]}).script is not None
