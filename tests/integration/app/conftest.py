@@ -121,6 +121,15 @@ class App:
 
         return wait_for(f"{rid} to reach {status}", probe)
 
+    def wait_events_until(self, status: str) -> list[dict[str, Any]]:
+        """The events so far, once the newest one has `status`."""
+
+        def probe() -> list[dict[str, Any]] | None:
+            events = self.events()
+            return events if events and events[-1]["status"] == status else None
+
+        return wait_for(f"an event with status {status}", probe)
+
     def messages_for(self, rid: str) -> list[dict[str, Any]]:
         """The emulator's messages whose status callback names request `rid`."""
         messages = self.emulator("/_emulator/messages")["messages"]

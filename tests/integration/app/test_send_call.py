@@ -75,3 +75,20 @@ def test_unreachable_number_is_a_permanent_failure(app: Any, rid: str) -> None:
     app.send_call({"id": rid, "to": "+15005550002", "twiml": "<Response/>"})
     state = delivery_store.get_state(rid)
     assert (state.status, state.error_code) == ("failed", 21214)
+
+
+def test_machine_detection_reaches_the_events(app: Any, rid: str) -> None:
+    request = {
+        "id": rid,
+        "to": "+15550100004",  # emulator: answered by a machine
+        "twiml": "<Response><Say>Message for the machine</Say></Response>",
+        "machine_detection": "Enable",
+        "metadata": {"campaign": "c-9"},
+    }
+    app.send_call(request)
+    app.wait_status(rid, "completed")
+    events = app.wait_events_until("completed")
+    assert any(e["detail"].get("answered_by", "").startswith("machine") for e in events)
+    assert all(e["metadata"] == {"campaign": "c-9"} for e in events)
+    (call,) = app.calls_for(rid)
+    assert call["machine_detection"] == "Enable"

@@ -26,17 +26,12 @@ def test_sms_is_sent_and_its_callbacks_recorded(app: Any, rid: str) -> None:
     assert message["status_callback"] == (
         f"{app.values['PUBLIC_BASE_URL']}/api/status_callback?rid={rid}&channel=sms"
     )
-    events = app.wait_for("the delivered event", lambda: _events_up_to(app, "delivered"))
+    events = app.wait_events_until("delivered")
     assert [e["sequence"] for e in events] == list(range(1, len(events) + 1))
     assert {e["twilio_sid"] for e in events} == {message["sid"]}
     assert all(e["metadata"] == {"order": 42} for e in events)
     statuses = {row["status"] for row in delivery_store.list_history(rid)}
     assert {"queued", "sent", "delivered"} <= statuses
-
-
-def _events_up_to(app: Any, status: str) -> list[dict[str, Any]] | None:
-    events = app.events()
-    return events if events and events[-1]["status"] == status else None
 
 
 def test_the_same_request_twice_sends_one_message(app: Any, rid: str) -> None:
