@@ -122,11 +122,14 @@ class App:
         return wait_for(f"{rid} to reach {status}", probe)
 
     def wait_events_until(self, status: str) -> list[dict[str, Any]]:
-        """The events so far, once the newest one has `status`."""
+        """The events so far, once the one with `status` and every earlier one are published
+        (queue order may differ from `sequence`)."""
 
         def probe() -> list[dict[str, Any]] | None:
             events = self.events()
-            return events if events and events[-1]["status"] == status else None
+            last = max((e["sequence"] for e in events if e["status"] == status), default=0)
+            seen = {e["sequence"] for e in events}
+            return events if last and seen >= set(range(1, last + 1)) else None
 
         return wait_for(f"an event with status {status}", probe)
 

@@ -27,7 +27,8 @@ def test_sms_is_sent_and_its_callbacks_recorded(app: Any, rid: str) -> None:
         f"{app.values['PUBLIC_BASE_URL']}/api/status_callback?rid={rid}&channel=sms"
     )
     events = app.wait_events_until("delivered")
-    assert [e["sequence"] for e in events] == list(range(1, len(events) + 1))
+    # Published concurrently (send path and callbacks), so queue order may differ from sequence.
+    assert sorted(e["sequence"] for e in events) == list(range(1, len(events) + 1))
     assert {e["twilio_sid"] for e in events} == {message["sid"]}
     assert all(e["metadata"] == {"order": 42} for e in events)
     statuses = {row["status"] for row in delivery_store.list_history(rid)}
@@ -77,6 +78,17 @@ def test_configuration_error_raises_and_last_attempt_gives_up(app: Any, rid: str
     assert (state.status, state.error_code, state.attempts) == ("failed", 21212, 5)
     (event,) = app.events()
     assert event["detail"]["reason"] == "gave up after 5 attempts"
+
+
+def test_bad_credentials_are_a_configuration_error(
+    app: Any, rid: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "not-the-emulator-token")
+    reset_process_state()
+    with pytest.raises(ClassifiedError) as caught:
+        app.send_sms(_sms(rid))
+    assert (caught.value.failure_class, caught.value.code) == (FailureClass.CONFIGURATION, 20003)
+    assert app.messages_for(rid) == []
 
 
 def test_transient_429_retries_without_reconcile(app: Any, rid: str) -> None:
