@@ -11,13 +11,13 @@ from datetime import datetime
 from typing import Any
 
 import requests
-from twilio.base.exceptions import (  # type: ignore[import-untyped]
+from twilio.base.exceptions import (
     TwilioException,
     TwilioRestException,
     TwilioServiceException,
 )
-from twilio.http.http_client import TwilioHttpClient  # type: ignore[import-untyped]
-from twilio.rest import Client  # type: ignore[import-untyped]
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
 from urllib3.exceptions import ConnectTimeoutError
 
 from shared.failure_classes import ClassifiedError, FailureClass, classify

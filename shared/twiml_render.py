@@ -26,7 +26,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from urllib.parse import urlencode
 
-from twilio.twiml.voice_response import VoiceResponse  # type: ignore[import-untyped]
+from twilio.twiml.voice_response import VoiceResponse
 
 from shared.contracts import (
     DialStep,

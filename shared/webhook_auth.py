@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Protocol, runtime_checkable
 from urllib.parse import parse_qsl, urlsplit
 
-from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]
+from twilio.request_validator import RequestValidator
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
 

@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 import azure.functions as func
 import pytest
-from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]
+from twilio.request_validator import RequestValidator
 from werkzeug.datastructures import MultiDict
 
 from shared.webhook_auth import (
