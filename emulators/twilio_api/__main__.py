@@ -12,7 +12,13 @@ import sys
 
 from aiohttp import web
 
-from emulators.twilio_api import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, DEFAULT_PORT
+from emulators.twilio_api import (
+    DEFAULT_ACCOUNT_SID,
+    DEFAULT_AUTH_TOKEN,
+    DEFAULT_PORT,
+    DEFAULT_TEST_ACCOUNT_SID,
+    DEFAULT_TEST_AUTH_TOKEN,
+)
 from emulators.twilio_api.app import create_app
 from emulators.twilio_api.config import EmulatorConfig
 from emulators.twilio_api.faults import FaultSettings, parse_rule
@@ -35,6 +41,8 @@ def parse_args(argv: list[str] | None = None) -> EmulatorConfig:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port")
     parser.add_argument("--account-sid", default=DEFAULT_ACCOUNT_SID)
     parser.add_argument("--auth-token", default=DEFAULT_AUTH_TOKEN)
+    parser.add_argument("--test-account-sid", default=DEFAULT_TEST_ACCOUNT_SID)
+    parser.add_argument("--test-auth-token", default=DEFAULT_TEST_AUTH_TOKEN)
     parser.add_argument(
         "--api-key", type=_api_key, action="append", default=[], metavar="SK…:SECRET"
     )
@@ -55,6 +63,8 @@ def parse_args(argv: list[str] | None = None) -> EmulatorConfig:
         parser.error("--speed must be positive")
     if args.cps <= 0:
         parser.error("--cps must be positive")
+    if args.test_account_sid == args.account_sid:
+        parser.error("--test-account-sid must differ from --account-sid")
     faults = FaultSettings(slow_seconds=args.slow_seconds, seed=args.fault_seed)
     faults.concurrency_limit = args.concurrency_limit
     for switch in (
@@ -73,6 +83,8 @@ def parse_args(argv: list[str] | None = None) -> EmulatorConfig:
         port=args.port,
         account_sid=args.account_sid,
         auth_token=args.auth_token,
+        test_account_sid=args.test_account_sid,
+        test_auth_token=args.test_auth_token,
         api_keys=dict(args.api_key),
         speed=args.speed,
         cps=args.cps,

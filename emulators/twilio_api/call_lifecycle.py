@@ -111,6 +111,22 @@ class CallEngine:
         call.task = self._emulator.background.spawn(self._live(call, slot - now))
         return call
 
+    def test_call(self, to: str, from_: str, request: CallRequest, api_base: str) -> Call:
+        """A queued call as Twilio answers test credentials: not stored, never dialed."""
+        created = utc_now()
+        return Call(
+            sid=new_sid("CA"),
+            account_sid=self._emulator.config.test_account_sid,
+            to=to,
+            from_=from_,
+            request=request,
+            date_created=created,
+            date_updated=created,
+            queue_time_ms=0,
+            seq=0,
+            api_base=api_base,
+        )
+
     # -- update -----------------------------------------------------------------------------
 
     def hang_up(self, call: Call, status: str) -> None:

@@ -9,6 +9,7 @@ from emulators.twilio_api.errors import TwilioError, bad_request
 
 # Twilio's test-credential magic numbers for POST …/Calls.json.
 MAGIC_FROM_INVALID = "+15005550001"
+MAGIC_FROM_OK = "+15005550006"
 MAGIC_TO_ERRORS: dict[str, tuple[int, str]] = {
     "+15005550001": (21217, "Phone number {to} does not appear to be valid"),
     "+15005550002": (21214, "'To' phone number {to} cannot be reached"),
@@ -24,8 +25,9 @@ MAGIC_TO_ERRORS: dict[str, tuple[int, str]] = {
 def magic_number_error(to: str, from_: str) -> TwilioError | None:
     """The error Twilio's test credentials give for this To/From pair, or None if it passes.
 
-    As for Messages, the reserved +1500555000x numbers answer as Twilio documents them and any
-    other From is accepted: the emulator's one account owns every number.
+    As for Messages, the reserved +1500555000x numbers answer as Twilio documents them whatever
+    the credentials; any other From is checked by `test_credentials_from_error` (test
+    credentials only: the live account owns every number).
     """
     if from_ == MAGIC_FROM_INVALID:
         return bad_request(
@@ -37,6 +39,15 @@ def magic_number_error(to: str, from_: str) -> TwilioError | None:
         code, message = MAGIC_TO_ERRORS[to]
         return bad_request(code, message.format(to=to))
     return None
+
+
+def test_credentials_from_error(from_: str) -> TwilioError | None:
+    """With test credentials, any From but +15005550006 is not a verified caller ID: 21210."""
+    if from_ == MAGIC_FROM_OK:
+        return None
+    return bad_request(
+        21210, f"The source phone number provided, {from_}, is not yet verified for your account."
+    )
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from multidict import MultiDictProxy
 
-from emulators.twilio_api.call_numbers import magic_number_error
+from emulators.twilio_api.call_numbers import magic_number_error, test_credentials_from_error
 from emulators.twilio_api.call_resource import CallRequest
 from emulators.twilio_api.errors import bad_request
 
@@ -54,9 +54,9 @@ class CallUpdate:
         )
 
 
-def validate_create(form: MultiDictProxy[str]) -> AcceptedCall:
+def validate_create(form: MultiDictProxy[str], test_credentials: bool = False) -> AcceptedCall:
     """Check a create form like Twilio does; raise TwilioError with Twilio's code on the first
-    broken rule."""
+    broken rule. With `test_credentials`, a From other than +15005550006 is refused."""
     to = form.get("To", "").strip()
     from_ = form.get("From", "").strip()
     url = form.get("Url", "").strip() or None
@@ -79,6 +79,9 @@ def validate_create(form: MultiDictProxy[str]) -> AcceptedCall:
             f"The 'From' number {from_} is not a valid phone number, shortcode, "
             "or alphanumeric sender ID.",
         )
+    strict = test_credentials_from_error(from_) if test_credentials else None
+    if strict is not None:
+        raise strict
     if url is None and twiml is None:
         # The emulator keeps no TwiML Applications, so every ApplicationSid is unknown.
         raise bad_request(21218, f"Invalid ApplicationSid: {application_sid}")

@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
+from emulators.twilio_api.auth import uses_test_credentials
 from emulators.twilio_api.call_lifecycle import CallEngine, SmsSender
 from emulators.twilio_api.call_resource import Call
 from emulators.twilio_api.call_validation import validate_create, validate_update
@@ -56,12 +57,19 @@ def _find(request: web.Request) -> Call:
 
 @routes.post(COLLECTION)
 async def create_call(request: web.Request) -> web.Response:
-    """Create (place) a call: validate, store it queued, start its life, answer 201."""
+    """Create (place) a call: validate, store it queued, start its life, answer 201.
+
+    With the test credentials the call is answered but neither stored nor dialed, as Twilio
+    does: it has no life and sends no callbacks.
+    """
     emulator = request.app[EMULATOR]
-    accepted = validate_create(await read_form(request))
-    call = _engine(request).place(
-        accepted.to, accepted.from_, accepted.request, f"{request.scheme}://{request.host}"
-    )
+    test = uses_test_credentials(request)
+    accepted = validate_create(await read_form(request), test_credentials=test)
+    api_base = f"{request.scheme}://{request.host}"
+    if test:
+        call = _engine(request).test_call(accepted.to, accepted.from_, accepted.request, api_base)
+        return web.json_response(call.to_json(), status=201)
+    call = _engine(request).place(accepted.to, accepted.from_, accepted.request, api_base)
     if emulator.faults.fire("error_500_after_store"):
         # The ambiguous case: the call exists and will ring, but the client sees a 500.
         raise internal_error()

@@ -9,7 +9,11 @@ from multidict import MultiDictProxy
 
 from emulators.twilio_api.clock import parse_iso8601
 from emulators.twilio_api.errors import TwilioError, bad_request
-from emulators.twilio_api.numbers import MAGIC_FROM_ERRORS, MAGIC_TO_ERRORS
+from emulators.twilio_api.numbers import (
+    MAGIC_FROM_ERRORS,
+    MAGIC_TO_ERRORS,
+    test_credentials_from_error,
+)
 
 E164 = re.compile(r"^\+[1-9]\d{1,14}$")
 SHORT_CODE = re.compile(r"^\d{3,8}$")
@@ -60,9 +64,11 @@ def _valid_callback_url(url: str) -> bool:
     )
 
 
-def validate_create(form: MultiDictProxy[str], now: datetime) -> MessageRequest:
+def validate_create(
+    form: MultiDictProxy[str], now: datetime, test_credentials: bool = False
+) -> MessageRequest:
     """Check a create form like Twilio does; raise TwilioError with Twilio's code on the first
-    broken rule."""
+    broken rule. With `test_credentials`, a From other than the magic numbers is refused."""
     to = form.get("To", "").strip()
     from_ = form.get("From", "").strip() or None
     service = form.get("MessagingServiceSid", "").strip() or None
@@ -110,6 +116,9 @@ def validate_create(form: MultiDictProxy[str], now: datetime) -> MessageRequest:
                 f"The 'From' number {from_} is not a valid phone number, shortcode, "
                 "or alphanumeric sender ID.",
             )
+        strict = test_credentials_from_error(from_) if test_credentials else None
+        if strict is not None:
+            raise bad_request(*strict)
 
     send_at = _schedule(form, service, now)
     return MessageRequest(

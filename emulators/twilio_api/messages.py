@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from aiohttp import web
 
+from emulators.twilio_api.auth import uses_test_credentials
 from emulators.twilio_api.clock import parse_iso8601, utc_now
 from emulators.twilio_api.context import EMULATOR, Emulator
 from emulators.twilio_api.errors import TwilioError, bad_request, internal_error, not_found
@@ -32,11 +33,16 @@ _sequence = itertools.count(1)
 
 @routes.post(COLLECTION)
 async def create_message(request: web.Request) -> web.Response:
-    """Create (send) a message: validate, store, start its life, answer 201."""
+    """Create (send) a message: validate, store, start its life, answer 201.
+
+    With the test credentials the message is answered but neither stored nor sent, as Twilio
+    does: it has no life and sends no callbacks.
+    """
     emulator = request.app[EMULATOR]
     form = await read_form(request)
     now = utc_now()
-    accepted = validate_create(form, now)
+    test = uses_test_credentials(request)
+    accepted = validate_create(form, now, test_credentials=test)
     if accepted.send_at is not None:
         status = "scheduled"
     elif accepted.messaging_service_sid is not None:
@@ -46,7 +52,7 @@ async def create_message(request: web.Request) -> web.Response:
     outcome = outcome_for(accepted.to)
     message = Message(
         sid=new_sid("MM" if accepted.media_urls else "SM"),
-        account_sid=emulator.config.account_sid,
+        account_sid=emulator.config.test_account_sid if test else emulator.config.account_sid,
         to=accepted.to,
         from_=accepted.from_,
         body=accepted.body,
@@ -61,6 +67,8 @@ async def create_message(request: web.Request) -> web.Response:
         outcome=outcome.status,
         seq=next(_sequence),
     )
+    if test:
+        return web.json_response(message.to_json(), status=201)
     emulator.messages[message.sid] = message
     emulator.background.spawn(run_life(emulator, message))
     if emulator.faults.fire("error_500_after_store"):

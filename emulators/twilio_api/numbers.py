@@ -22,6 +22,18 @@ MAGIC_FROM_ERRORS: dict[str, tuple[int, str]] = {
 }
 MAGIC_FROM_OK = "+15005550006"
 
+
+def test_credentials_from_error(from_: str) -> tuple[int, str] | None:
+    """With test credentials, any From but the magic ones is not the account's: 21606."""
+    if from_ == MAGIC_FROM_OK:
+        return None
+    return (
+        21606,
+        f"The 'From' phone number provided ({from_}) is not a valid message-capable Twilio "
+        "phone number for this destination.",
+    )
+
+
 # Twilio's magic To numbers for Messages: To -> (error code, message).
 MAGIC_TO_ERRORS: dict[str, tuple[int, str]] = {
     "+15005550001": (21211, "The 'To' number +15005550001 is not a valid phone number."),
