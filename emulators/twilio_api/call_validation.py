@@ -97,7 +97,7 @@ def validate_create(form: MultiDictProxy[str], test_credentials: bool = False) -
     events = frozenset(form.getall("StatusCallbackEvent", []))
     if not events <= EVENTS:
         raise bad_request(
-            20001, f"Invalid StatusCallbackEvent: {', '.join(sorted(events - EVENTS))}"
+            21626, f"Invalid 'StatusCallbackEvent': {', '.join(sorted(events - EVENTS))}"
         )
     machine_detection = form.get("MachineDetection", "").strip() or None
     if machine_detection is not None and machine_detection not in MACHINE_DETECTION:
@@ -156,7 +156,8 @@ def _check_url(url: str, code: int, name: str) -> None:
 def _method(form: MultiDictProxy[str], name: str) -> str:
     method = form.get(name, "POST").strip().upper() or "POST"
     if method not in ("GET", "POST"):
-        raise bad_request(20001, f"{name} must be GET or POST")
+        # Twilio's 21209 "Invalid Method" is documented for the call's Method only.
+        raise bad_request(21209 if name == "Method" else 20001, f"{name} must be GET or POST")
     return method
 
 

@@ -172,7 +172,17 @@ def test_delete_of_a_live_call_is_refused(client: Client, kit: Any) -> None:
         ({"to": "+15551230001", "from_": FROM, "twiml": "x" * 4001}, 20001),
         ({"to": "12", "from_": FROM, "twiml": "<Response/>"}, 21217),
         ({"to": "+15551230001", "from_": "nope", "twiml": "<Response/>"}, 21212),
-        ({"to": "+15551230001", "from_": FROM, "twiml": "<Response/>", "method": "PUT"}, 20001),
+        ({"to": "+15551230001", "from_": FROM, "twiml": "<Response/>", "method": "PUT"}, 21209),
+        (
+            {
+                "to": "+15551230001",
+                "from_": FROM,
+                "twiml": "<Response/>",
+                "status_callback": "https://cb.example/x",
+                "status_callback_event": ["ringing", "picked-up"],
+            },
+            21626,
+        ),
         (
             {
                 "to": "+15551230001",
