@@ -56,6 +56,9 @@ class DeliveryState:
     failure_class: str | None = None
     created_at: datetime | None = None
     claimed_at: datetime | None = None
+    # The queue message (id, dequeue count) whose attempt made the current claim.
+    claimed_by: str | None = None
+    claimed_dequeue_count: int | None = None
     last_report_key: str | None = None
     program: dict[str, JsonValue] | None = None
     metadata: dict[str, JsonValue] = field(default_factory=dict)
@@ -121,6 +124,8 @@ def _state_from_entity(entity: Mapping[str, Any], etag: str) -> DeliveryState:
         failure_class=entity.get("failure_class"),
         created_at=entity.get("created_at"),
         claimed_at=entity.get("claimed_at"),
+        claimed_by=entity.get("claimed_by"),
+        claimed_dequeue_count=entity.get("claimed_dequeue_count"),
         last_report_key=entity.get("last_report_key"),
         program=_json_property(entity, "program"),
         metadata=_json_property(entity, "metadata") or {},
@@ -194,6 +199,8 @@ def _state_entity_view(state: DeliveryState) -> dict[str, Any]:
             "failure_class": state.failure_class,
             "created_at": state.created_at,
             "claimed_at": state.claimed_at,
+            "claimed_by": state.claimed_by,
+            "claimed_dequeue_count": state.claimed_dequeue_count,
             "last_report_key": state.last_report_key,
             "program": state.program,
             "metadata": state.metadata,

@@ -9,7 +9,8 @@ Failure classes (design §5, table in `failure_classes.py`):
 A request id seen before is not sent again: a claim (`create_entity` of the state row) that
 already exists means a duplicate. If an earlier attempt claimed but recorded no SID, this attempt
 first reconciles (lists Messages/Calls like it) unless the earlier failure was known not to reach
-Twilio.
+Twilio. A fresh claim counts as in flight only when another queue message made it (the host
+redelivers a message only after its previous attempt ended).
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ class BadInputError(ValueError):
 
 
 class ClaimInProgressError(RuntimeError):
-    """Another attempt claimed this request moments ago and may still be sending: retry later."""
+    """Another queue message (a duplicate copy) claimed this request moments ago and may still be
+    sending: retry later."""
 
 
 @dataclass(frozen=True)
@@ -122,11 +124,24 @@ class Sender[R: Request](Protocol):
 
 
 def process[R: Request](sender: Sender[R], delivery: QueueDelivery) -> SendOutcome:
-    """Handle one queue message end to end (see the module docstring)."""
+    """Handle one queue message end to end (see the module docstring).
+
+    On the last attempt every error is first recorded as `failed` (gave up) and then raised, so
+    the message never lands in `-poison` with its delivery stuck at `sending`.
+    """
     parsed = _parse(sender, delivery)
     if isinstance(parsed, SendOutcome):
         return parsed
-    request = parsed
+    try:
+        return _deliver(sender, parsed, delivery)
+    except Exception as exc:
+        if _is_last_attempt(delivery):
+            _give_up(parsed, delivery, exc)
+        raise
+
+
+def _deliver[R: Request](sender: Sender[R], request: R, delivery: QueueDelivery) -> SendOutcome:
+    """Claim the request (or take over an earlier attempt's claim), reconcile, send."""
     rid = request.id
     log = {"rid": rid, "channel": sender.channel, "to": mask_number(request.to)}
     claimed = delivery_store.create_state(
@@ -139,6 +154,7 @@ def process[R: Request](sender: Sender[R], delivery: QueueDelivery) -> SendOutco
             "event_count": 0,
             "created_at": delivery_store.now(),
             "claimed_at": delivery_store.now(),
+            **_claimant(delivery),
             "metadata": request.metadata,
             **sender.state_properties(request),
         },
@@ -149,10 +165,18 @@ def process[R: Request](sender: Sender[R], delivery: QueueDelivery) -> SendOutco
     if current is None or _is_settled(current):
         logger.info("duplicate request, not sent again %s", log)
         return SendOutcome.DUPLICATE
-    reclaimed = _reclaim(rid, current)
+    reclaimed = _reclaim(rid, current, delivery)
     if reclaimed is None:
         logger.info("duplicate request, settled meanwhile %s", log)
         return SendOutcome.DUPLICATE
+    if isinstance(reclaimed, SendOutcome):
+        logger.warning(
+            "duplicate copy on its last attempt while another queue message %s holds the claim: "
+            "not sent, not poisoned %s",
+            current.claimed_by,
+            log,
+        )
+        return reclaimed
     logger.warning("request claimed before without a SID; attempt %s %s", reclaimed.attempts, log)
     if current.failure_class != FailureClass.TRANSIENT:
         found = _reconcile(sender, request, reclaimed, delivery)
@@ -163,6 +187,15 @@ def process[R: Request](sender: Sender[R], delivery: QueueDelivery) -> SendOutco
             _record_created(rid, reclaimed.attempts, found, reconciled=True)
             return SendOutcome.RECONCILED
     return _send(sender, request, reclaimed, delivery)
+
+
+def _claimant(delivery: QueueDelivery) -> StateChange:
+    """The claim's owner: which queue message (and which of its attempts) made it."""
+    return {"claimed_by": delivery.message_id, "claimed_dequeue_count": delivery.dequeue_count}
+
+
+def _is_last_attempt(delivery: QueueDelivery) -> bool:
+    return delivery.dequeue_count >= max_dequeue_count()
 
 
 def _reconcile[R: Request](
@@ -249,19 +282,38 @@ def _in_flight_window() -> timedelta:
     return timedelta(seconds=2 * get_settings().twilio_http_timeout_seconds + 10)
 
 
-def _reclaim(rid: str, seen: DeliveryState) -> DeliveryState | None:
-    """Take over a claim whose attempt ended without a SID; raise if someone else is sending.
+def _is_earlier_attempt_of(state: DeliveryState, delivery: QueueDelivery) -> bool:
+    """Whether the claim was made by an earlier attempt of this same queue message.
 
-    None when the delivery settled meanwhile (e.g. a status callback brought the SID).
+    The host redelivers a message only after its previous invocation ended (failed, or its
+    lease expired), so such a claim is never still in flight.
+    """
+    return (
+        state.claimed_by == delivery.message_id
+        and state.claimed_dequeue_count is not None
+        and state.claimed_dequeue_count < delivery.dequeue_count
+    )
+
+
+def _reclaim(
+    rid: str, seen: DeliveryState, delivery: QueueDelivery
+) -> DeliveryState | SendOutcome | None:
+    """Take over a claim whose attempt ended without a SID.
+
+    None when the delivery settled meanwhile (e.g. a status callback brought the SID). A fresh
+    claim of another queue message (a duplicate copy of the request) may still be sending:
+    `ClaimInProgressError`, or `DUPLICATE` on this copy's last attempt (the other copy owns
+    the request, so this one must not end in `-poison`).
     """
     still_running = (
         seen.status == SENDING
         and not seen.failure_class
         and seen.claimed_at is not None
         and delivery_store.now() - seen.claimed_at < _in_flight_window()
+        and not _is_earlier_attempt_of(seen, delivery)
     )
     if still_running:
-        raise ClaimInProgressError(f"request {rid} is being sent by another attempt")
+        return _claimed_elsewhere(rid, delivery, "is being sent by another queue message")
 
     def take(state: DeliveryState) -> StateChange | None:
         if state.attempts != seen.attempts or _is_settled(state):
@@ -271,6 +323,7 @@ def _reclaim(rid: str, seen: DeliveryState) -> DeliveryState | None:
             "status_source": "local",
             "attempts": state.attempts + 1,
             "claimed_at": delivery_store.now(),
+            **_claimant(delivery),
             "failure_class": "",
         }
 
@@ -278,8 +331,16 @@ def _reclaim(rid: str, seen: DeliveryState) -> DeliveryState | None:
     if change is None and _is_settled(state):
         return None
     if change is None:
-        raise ClaimInProgressError(f"request {rid} was claimed again by another attempt")
+        return _claimed_elsewhere(rid, delivery, "was claimed again by another queue message")
     return state
+
+
+def _claimed_elsewhere(rid: str, delivery: QueueDelivery, what: str) -> SendOutcome:
+    """Another copy of the request holds the claim: retry later, or end as a duplicate when this
+    is the last attempt."""
+    if _is_last_attempt(delivery):
+        return SendOutcome.DUPLICATE
+    raise ClaimInProgressError(f"request {rid} {what}")
 
 
 def _send[R: Request](
@@ -355,8 +416,8 @@ def _retry_later(
     exc: ClassifiedError,
     raised: Exception,
 ) -> NoReturn:
-    """Note the failure on the state, record `failed` (gave up) on the last attempt, and raise
-    `raised` so the host retries (or moves the message to `-poison`)."""
+    """Note the failure on the state and raise `raised` so the host retries (on the last attempt
+    `process` first records `failed`: gave up)."""
     rid, attempt = request.id, state.attempts
     log = f"rid={rid} to={mask_number(request.to)} code={exc.code} class={exc.failure_class}"
     if exc.failure_class == FailureClass.CONFIGURATION:
@@ -374,11 +435,29 @@ def _retry_later(
         }
 
     delivery_store.update_state(rid, note)
-    if delivery.dequeue_count >= max_dequeue_count():
-        reason = f"gave up after {delivery.dequeue_count} attempts"
-        logger.error("giving up %s: %s", log, reason)
-        record(rid, _failure_report(attempt, "gave-up", exc, reason=reason))
     raise raised
+
+
+def _give_up(request: Request, delivery: QueueDelivery, exc: Exception) -> None:
+    """The last attempt failed: record `failed` (gave up, with the reason) before the host moves
+    the message to `-poison`. Best effort: if even that fails, the original error still raises."""
+    rid = request.id
+    failure = (
+        exc
+        if isinstance(exc, ClassifiedError)
+        else ClassifiedError(FailureClass.AMBIGUOUS, f"{type(exc).__name__}: {exc}")
+    )
+    reason = f"gave up after {delivery.dequeue_count} attempts"
+    log = (
+        f"rid={rid} to={mask_number(request.to)} code={failure.code} class={failure.failure_class}"
+    )
+    logger.error("giving up %s: %s", log, reason)
+    try:
+        state = delivery_store.get_state(rid)
+        attempt = state.attempts if state is not None else 0
+        record(rid, _failure_report(attempt, "gave-up", failure, reason=reason))
+    except Exception:
+        logger.exception("could not record that the request gave up %s", log)
 
 
 def _failure_report(attempt: int, kind: str, exc: ClassifiedError, *, reason: str) -> Report:

@@ -188,6 +188,79 @@ def test_a_fresh_claim_without_outcome_is_not_sent_twice(app: Any, rid: str) -> 
     assert app.messages_for(rid) == []
 
 
+def _claim(rid: str, *, by: str, dequeue: int, at: Any = None, **extra: Any) -> None:
+    """A claim left by attempt `dequeue` of queue message `by` (no outcome recorded)."""
+    when = at or delivery_store.now()
+    delivery_store.create_state(
+        rid,
+        {
+            "channel": "sms",
+            "status": "sending",
+            "status_source": "local",
+            "attempts": 1,
+            "created_at": when,
+            "claimed_at": when,
+            "claimed_by": by,
+            "claimed_dequeue_count": dequeue,
+            **extra,
+        },
+    )
+
+
+def test_a_later_attempt_of_the_same_message_takes_over_its_fresh_claim(app: Any, rid: str) -> None:
+    # Attempt 1 of m-1 claimed moments ago and ended without noting anything (e.g. it died):
+    # the host only redelivers m-1 after that attempt ended, so attempt 2 must not wait.
+    _claim(rid, by="m-1", dequeue=1)
+    app.send_sms(_sms(rid), message_id="m-1", dequeue=2)
+    assert len(app.messages_for(rid)) == 1
+    state = delivery_store.get_state(rid)
+    assert (state.attempts, state.claimed_by, state.claimed_dequeue_count) == (2, "m-1", 2)
+    assert "local-2-created" in _history_keys(rid)
+
+
+def test_a_duplicate_copy_on_its_last_attempt_ends_as_a_duplicate(app: Any, rid: str) -> None:
+    # Another queue message (a copy of the same request) holds a fresh claim.
+    _claim(rid, by="m-owner", dequeue=1)
+    with pytest.raises(ClaimInProgressError):
+        app.send_sms(_sms(rid), message_id="m-copy", dequeue=4)
+    app.send_sms(_sms(rid), message_id="m-copy", dequeue=5)  # no exception: no poison
+    state = delivery_store.get_state(rid)
+    assert (state.status, state.attempts, state.claimed_by) == ("sending", 1, "m-owner")
+    assert app.messages_for(rid) == []
+    assert app.events() == []
+
+
+def test_an_unexpected_error_on_the_last_attempt_records_gave_up(
+    app: Any, rid: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    long_ago = delivery_store.now() - timedelta(minutes=10)
+    _claim(rid, by="m-1", dequeue=4, at=long_ago, failure_class="ambiguous")
+    request = _sms(rid)
+    twilio_gateway.send_message(  # what attempt 4 may have created: reconcile looks it up
+        to=request["to"],
+        from_="+15005550006",
+        messaging_service_sid=None,
+        body=request["body"],
+        media_urls=None,
+        status_callback="http://127.0.0.1:9/api/status_callback?rid=" + rid + "&channel=sms",
+        send_at=None,
+        validity_period=None,
+    )
+
+    def table_down(sid: str) -> str | None:
+        raise ConnectionError("table unreachable")
+
+    monkeypatch.setattr(delivery_store, "sid_owner", table_down)
+    with pytest.raises(ConnectionError):
+        app.send_sms(request, message_id="m-1", dequeue=5)
+    state = delivery_store.get_state(rid)
+    assert (state.status, state.status_source) == ("failed", "local")
+    (event,) = app.events()
+    assert event["status"] == "failed"
+    assert event["detail"]["reason"] == "gave up after 5 attempts"
+    assert "table unreachable" in (event["error_message"] or "")
+
+
 def test_a_crashed_attempt_is_reconciled(app: Any, rid: str) -> None:
     # An attempt claimed long ago, created the message, and died before recording the SID.
     long_ago = delivery_store.now() - timedelta(minutes=10)
