@@ -2,10 +2,13 @@
 
 Every request carries `X-Twilio-Signature` (HMAC-SHA1 over the URL plus the sorted POST params,
 keyed with the auth token, computed by twilio's own `RequestValidator`) and an
-`I-Twilio-Idempotency-Token` that stays the same across retries and duplicates. Failures are
-retried per Twilio's connection overrides in the URL fragment (`#ct=…&rt=…&tt=…&rc=…&rp=…`); every
-attempt is recorded for the inspection API. Status callbacks of one resource are delivered one
-after the other (in order) unless the out-of-order or duplicate fault fires.
+`I-Twilio-Idempotency-Token` that stays the same across retries and duplicates. As on Twilio, the
+signed URL has no `user:password@`, and voice webhooks (calls) over HTTPS are signed without the
+port; credentials in the URL are sent only after the endpoint answers a 401 Basic challenge.
+Failures are retried per Twilio's connection overrides in the URL fragment
+(`#ct=…&rt=…&tt=…&rc=…&rp=…`); every attempt is recorded for the inspection API. Status callbacks
+of one resource are delivered one after the other (in order) unless the out-of-order or duplicate
+fault fires.
 """
 
 import asyncio
@@ -13,7 +16,7 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 import aiohttp
 import yarl
@@ -238,21 +241,25 @@ class CallbackSender:
         """Deliver with retries per the URL's connection overrides; record every attempt."""
         if self._session is None:
             raise RuntimeError("CallbackSender.start() was not called")
-        parts = urlsplit(configured_url)
-        overrides = ConnectionOverrides.from_fragment(parts.fragment)
-        url = urlunsplit(parts._replace(fragment=""))
+        configured = urlsplit(configured_url)
+        overrides = ConnectionOverrides.from_fragment(configured.fragment)
+        credentials = _credentials(configured)
+        parts = configured._replace(netloc=configured.netloc.rpartition("@")[2], fragment="")
         headers = {"User-Agent": "TwilioProxy/1.1", "X-Home-Region": "us1"}
         body: bytes | None = None
+        signed_params = params
         if method == "GET":
             # GET webhooks carry the params in the query string and sign the whole URL.
-            query = "&".join(q for q in (parts.query, urlencode(params)) if q)
-            url = urlunsplit(parts._replace(query=query, fragment=""))
-            signature = self.signature(url, {})
+            parts = parts._replace(query="&".join(q for q in (parts.query, urlencode(params)) if q))
+            signed_params = {}
         else:
             # Encoded once here (not per attempt, not through aiohttp's FormData) for speed.
             body = urlencode(params).encode()
             headers["Content-Type"] = "application/x-www-form-urlencoded"
-            signature = self.signature(url, params)
+        url = urlunsplit(parts)
+        signature = self.signature(
+            _signed_url(parts, voice=resource_sid.startswith("CA")), signed_params
+        )
         headers["X-Twilio-Signature"] = signature
         headers["I-Twilio-Idempotency-Token"] = token
         deadline = time.monotonic() + overrides.total_time_ms / 1000
@@ -283,16 +290,16 @@ class CallbackSender:
             )
             failure: str | None = None
             try:
-                async with self._session.request(
-                    method,
-                    # encoded=True: send the URL byte for byte as signed (yarl would re-quote it).
-                    yarl.URL(url, encoded=True),
-                    data=body,
-                    headers=headers,
-                    timeout=timeout,
-                    allow_redirects=False,
-                ) as response:
-                    text = await response.text(errors="replace")
+                response, text = await self._exchange(method, url, body, headers, timeout, None)
+                if (
+                    response.status == 401
+                    and credentials
+                    and "WWW-Authenticate" in response.headers
+                ):
+                    # Twilio answers the Basic challenge with the URL's user:password.
+                    response, text = await self._exchange(
+                        method, url, body, headers, timeout, credentials
+                    )
                 entry.status = response.status
                 entry.body = text[:BODY_LIMIT]
                 entry.content_type = response.headers.get("Content-Type", "")
@@ -316,3 +323,41 @@ class CallbackSender:
             if failure is None or not overrides.retries(failure):
                 return result
         return result
+
+    async def _exchange(
+        self,
+        method: str,
+        url: str,
+        body: bytes | None,
+        headers: dict[str, str],
+        limits: aiohttp.ClientTimeout,
+        auth: aiohttp.BasicAuth | None,
+    ) -> tuple[aiohttp.ClientResponse, str]:
+        """One HTTP request; the response (released) and its text."""
+        assert self._session is not None
+        async with self._session.request(
+            method,
+            # encoded=True: send the URL byte for byte as signed (yarl would re-quote it).
+            yarl.URL(url, encoded=True),
+            data=body,
+            headers=headers,
+            timeout=limits,
+            allow_redirects=False,
+            auth=auth,
+        ) as response:
+            return response, await response.text(errors="replace")
+
+
+def _credentials(parts: SplitResult) -> aiohttp.BasicAuth | None:
+    """The `user:password@` of a webhook URL, for answering a Basic challenge."""
+    if parts.username is None:
+        return None
+    return aiohttp.BasicAuth(unquote(parts.username), unquote(parts.password or ""))
+
+
+def _signed_url(parts: SplitResult, voice: bool) -> str:
+    """The URL Twilio signs: without credentials (already gone from `parts`) and, for voice
+    webhooks over HTTPS, without the port."""
+    if voice and parts.scheme == "https" and parts.port is not None:
+        parts = parts._replace(netloc=parts.netloc.removesuffix(f":{parts.port}"))
+    return urlunsplit(parts)

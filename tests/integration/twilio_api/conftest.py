@@ -117,7 +117,8 @@ class Received:
 @dataclass
 class CallbackSink:
     """A real HTTP server recording every request. Paths choose its answer:
-    `/ok` → 200, `/status/<code>` → that code, `/sleep/<ms>` → 200 after a pause."""
+    `/ok` → 200, `/status/<code>` → that code, `/sleep/<ms>` → 200 after a pause, `/auth` → a
+    401 Basic challenge unless the request has an Authorization header, then 200."""
 
     base_url: str = ""
     received: list[Received] = field(default_factory=list)
@@ -149,6 +150,8 @@ async def _sink_handler(request: web.Request) -> web.StreamResponse:
         Received(request.method, str(request.url), request.path, dict(request.headers), form)
     )
     parts = request.path.strip("/").split("/")
+    if parts[0] == "auth" and "Authorization" not in request.headers:
+        return web.Response(status=401, headers={"WWW-Authenticate": 'Basic realm="sink"'})
     if parts[0] == "status" and len(parts) > 1:
         return web.Response(status=int(parts[1]))
     if parts[0] == "sleep" and len(parts) > 1:
