@@ -8,6 +8,9 @@ from emulators.twilio_api.clock import rfc2822
 
 API_VERSION = "2010-04-01"
 IN_FLIGHT_STATUSES = frozenset({"accepted", "scheduled", "queued", "sending"})
+# A Messaging Service message has no sender yet in these statuses (canceled: only a scheduled one
+# can be), so Twilio shows `num_segments` "0" until it is queued.
+NO_SENDER_YET = frozenset({"accepted", "scheduled", "canceled"})
 
 
 @dataclass
@@ -56,7 +59,7 @@ class Message:
             "from": self.from_,
             "messaging_service_sid": self.messaging_service_sid,
             "num_media": str(len(self.media_urls)),
-            "num_segments": str(self.num_segments),
+            "num_segments": "0" if self.status in NO_SENDER_YET else str(self.num_segments),
             "price": self.price,
             "price_unit": "USD",
             "sid": self.sid,

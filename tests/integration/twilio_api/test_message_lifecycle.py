@@ -131,6 +131,28 @@ def test_messaging_service_message_reports_queued(client: Client, kit: Any, sink
     assert all(r.form.get("From") for r in received)
 
 
+def test_service_message_has_zero_segments_until_a_sender_is_assigned(
+    client: Client, kit: Any, sink: Any
+) -> None:
+    body = "x" * 200  # two GSM-7 segments
+    message = client.messages.create(
+        to="+15551250014", messaging_service_sid=SERVICE, body=body, status_callback=sink.url()
+    )
+    scheduled = client.messages.create(
+        to="+15551250015",
+        messaging_service_sid=SERVICE,
+        body=body,
+        schedule_type="fixed",
+        send_at=datetime.now(UTC) + timedelta(days=2),
+    )
+    # Twilio: "For messages sent via a Messaging Service, num_segments is initially 0".
+    assert (message.num_segments, scheduled.num_segments) == ("0", "0")
+    wait_statuses(kit, sink, message.sid, ["queued"])
+    assert client.messages(message.sid).fetch().num_segments == "2"
+    canceled = client.messages(scheduled.sid).update(status="canceled")
+    assert canceled.num_segments == "0"
+
+
 def test_canceled_scheduled_message_reports_canceled(client: Client, kit: Any, sink: Any) -> None:
     message = client.messages.create(
         to="+15551250005",
