@@ -251,12 +251,14 @@ class CallEngine:
         self._digits_left.pop(call.sid, None)
         call.end_time = now
         if answered is not None:
-            talked = (time.monotonic() - answered) * self._emulator.clock.speed
-            call.duration = math.ceil(talked)  # a started second counts, as in billing
+            # A started second counts, as in billing.
+            talked = math.ceil((time.monotonic() - answered) * self._emulator.clock.speed)
+            # Twilio: `duration` "is empty for busy, failed, unanswered, or ongoing calls".
             if status == "completed":
-                call.price = price_for(call.duration)
+                call.duration = talked
+                call.price = price_for(talked)
             if call.request.record:
-                call.recording = self.new_recording(call, call.duration)
+                call.recording = self.new_recording(call, talked)
         self._set_status(call, status)
         if not notify:
             return

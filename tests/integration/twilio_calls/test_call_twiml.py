@@ -142,7 +142,10 @@ def test_invalid_twiml_fails_the_call_with_12100(client: Client, kit: Any) -> No
     assert view["error_code"] == 12100
     assert final.params["CallStatus"] == "failed"
     assert final.params["ErrorCode"] == "12100"
-    assert client.calls(call.sid).fetch().status == "failed"
+    assert final.params["CallDuration"] == "0"
+    fetched = client.calls(call.sid).fetch()
+    # Twilio: duration "is empty for busy, failed, unanswered, or ongoing calls" (price too).
+    assert (fetched.status, fetched.duration, fetched.price) == ("failed", None, None)
 
 
 def test_invalid_inline_twiml_fails_the_call_with_12100(client: Client, kit: Any) -> None:
@@ -258,7 +261,8 @@ def test_reject_ends_the_call_busy(client: Client, kit: Any) -> None:
 
     call = client.calls.create(to=TO, from_=FROM, twiml=str(response))
 
-    assert kit.wait_ended(call.sid)["status"] == "busy"
+    view = kit.wait_ended(call.sid)
+    assert (view["status"], view["duration"]) == ("busy", None)
 
 
 def test_hangup_stops_the_document(client: Client, kit: Any) -> None:
