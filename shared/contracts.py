@@ -21,14 +21,18 @@ RequestId = Annotated[
     Field(description="Idempotency key chosen by the producer; same id twice = one SMS or call."),
 ]
 WebUrl = Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$", max_length=2048)]
-Metadata = Annotated[
-    dict[str, JsonValue],
-    Field(description="Opaque producer data, copied into every delivery event."),
-]
 SMS_BODY_MAX_CHARS = 1600
-# Stored as JSON text in one table property (at most 32K characters), with room to spare.
+# Compact JSON (no spaces, characters unescaped). Metadata rides in every event (a queue message
+# holds 64 KiB); the script is served as TwiML, which Twilio takes up to 64 KB of.
 METADATA_MAX_JSON_CHARS = 8000
 SCRIPT_MAX_JSON_CHARS = 30000
+Metadata = Annotated[
+    dict[str, JsonValue],
+    Field(
+        description="Opaque producer data, copied into every delivery event; at most "
+        f"{METADATA_MAX_JSON_CHARS} characters as compact JSON."
+    ),
+]
 
 
 def _json_chars(value: object) -> int:
@@ -165,7 +169,18 @@ class CallRequest(_Contract):
     id: RequestId
     to: E164
     from_: E164 | None = Field(default=None, alias="from")
-    script: Annotated[list[ScriptStep], Field(min_length=1, max_length=100)] | None = None
+    script: (
+        Annotated[
+            list[ScriptStep],
+            Field(
+                min_length=1,
+                max_length=100,
+                description="Steps of the call; at most "
+                f"{SCRIPT_MAX_JSON_CHARS} characters as compact JSON.",
+            ),
+        ]
+        | None
+    ) = None
     twiml: Annotated[str, StringConstraints(min_length=1, max_length=4000)] | None = None
     url: WebUrl | None = None
     voice: str | None = Field(default=None, description="Default voice of the script's say steps.")

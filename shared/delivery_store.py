@@ -10,6 +10,8 @@ per E.164 number; partition `~sid` maps each recorded Twilio SID to its request 
 so a reconcile never adopts a Message/Call that belongs to another request.
 
 Every update of `state` is ETag-checked (optimistic concurrency) and retried on 412.
+JSON properties are never cut: JSON longer than one property continues in `<name>_2`, `<name>_3`
+… with the count in `<name>_parts`.
 """
 
 from __future__ import annotations
@@ -34,8 +36,11 @@ STATE_ROW = "state"
 OPT_OUT_PARTITION = "~opt-out"
 SID_PARTITION = "~sid"
 MAX_ETAG_RETRIES = 8
-# Table string properties hold at most 64 KiB (32K UTF-16 characters).
-MAX_TEXT_CHARS = 30_000
+# A table string property holds at most 64 KiB of UTF-16 (32K code units), with room to spare.
+MAX_PROPERTY_UNITS = 32_000
+# JSON longer than one property continues in `<name>_2`, `<name>_3` … and `<name>_parts` counts
+# the parts: JSON is never cut (cut JSON cannot be read back).
+PARTS_SUFFIX = "_parts"
 
 
 @dataclass
@@ -89,22 +94,57 @@ def get_table() -> TableClient:
     return table
 
 
-def _clean(properties: Mapping[str, Any]) -> dict[str, Any]:
-    """Drop None values (Tables has no null) and turn dicts/lists into JSON text."""
+def _clean(properties: Mapping[str, Any], *, merge: bool = False) -> dict[str, Any]:
+    """Table properties from `properties`: None values dropped (Tables has no null), dicts and
+    lists as JSON text (in several properties when long), plain text cut to fit one property.
+
+    `merge`: the properties go into a MERGE, so a JSON value also writes its part count (a stale
+    longer value's extra parts are then ignored)."""
     cleaned: dict[str, Any] = {}
     for key, value in properties.items():
         if value is None:
             continue
         if isinstance(value, dict | list):
-            value = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-        if isinstance(value, str) and len(value) > MAX_TEXT_CHARS:
-            value = value[:MAX_TEXT_CHARS]
+            text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+            parts = _split_utf16(text, MAX_PROPERTY_UNITS)
+            cleaned[key] = parts[0]
+            cleaned.update({f"{key}_{n}": part for n, part in enumerate(parts[1:], start=2)})
+            if len(parts) > 1 or merge:
+                cleaned[f"{key}{PARTS_SUFFIX}"] = len(parts)
+            continue
+        if isinstance(value, str):
+            # Plain text (error messages, reasons) is only read by people: cutting it is fine.
+            value = _split_utf16(value, MAX_PROPERTY_UNITS)[0]
         cleaned[key] = value
     return cleaned
 
 
+def _split_utf16(text: str, units: int) -> list[str]:
+    """`text` in pieces of at most `units` UTF-16 code units, never splitting a surrogate pair."""
+    data = text.encode("utf-16-le")
+    if len(data) <= 2 * units:
+        return [text]
+    pieces, start = [], 0
+    while start < len(data):
+        end = min(start + 2 * units, len(data))
+        if end < len(data) and 0xD8 <= data[end - 1] <= 0xDB:  # ends on a high surrogate
+            end -= 2
+        pieces.append(data[start:end].decode("utf-16-le"))
+        start = end
+    return pieces
+
+
+def _joined(entity: Mapping[str, Any], name: str) -> Any:
+    """The text of property `name`, with the parts it was split into joined again."""
+    first = entity.get(name)
+    count = entity.get(f"{name}{PARTS_SUFFIX}")
+    if not isinstance(first, str) or not isinstance(count, int) or count <= 1:
+        return first
+    return first + "".join(str(entity[f"{name}_{n}"]) for n in range(2, count + 1))
+
+
 def _json_property(entity: Mapping[str, Any], name: str) -> Any:
-    raw = entity.get(name)
+    raw = _joined(entity, name)
     return json.loads(raw) if isinstance(raw, str) else None
 
 
@@ -167,7 +207,7 @@ def update_state(
         change = decide(current)
         if change is None:
             return current, None
-        entity = {"PartitionKey": request_id, "RowKey": STATE_ROW, **_clean(change)}
+        entity = {"PartitionKey": request_id, "RowKey": STATE_ROW, **_clean(change, merge=True)}
         entity["updated_at"] = now()
         try:
             written = get_table().update_entity(
@@ -233,12 +273,18 @@ def add_history(request_id: str, key: str, properties: Mapping[str, Any]) -> boo
 
 
 def list_history(request_id: str) -> list[dict[str, Any]]:
-    """Every history row of `request_id`, oldest first."""
+    """Every history row of `request_id`, oldest first (`detail` as one JSON text)."""
     rows = get_table().query_entities(
         "PartitionKey eq @pk and RowKey ge 'h-' and RowKey lt 'h.'",
         parameters={"pk": request_id},
     )
-    return sorted((dict(row) for row in rows), key=lambda row: row["at"])
+    history = []
+    for row in rows:
+        entry = dict(row)
+        if "detail" in entry:
+            entry["detail"] = _joined(entry, "detail")
+        history.append(entry)
+    return sorted(history, key=lambda row: row["at"])
 
 
 def index_sid(sid: str, request_id: str) -> None:

@@ -10,7 +10,9 @@ from azure.functions.queue import QueueMessage
 
 import send_call
 import send_sms
+import twiml_voice
 from shared import delivery_store
+from shared.failure_classes import ClassifiedError, FailureClass
 
 LONG_BODY = json.dumps({"id": "r-1", "to": "+15005550006", "body": "x" * 1601}).encode()
 
@@ -75,3 +77,49 @@ def test_a_second_bad_copy_is_noted_but_changes_nothing(app_env: Any, read_event
     assert "body" not in (state.error_message or "")  # still the first copy's reason
     assert len(delivery_store.list_history("r-5")) == 2
     assert len(read_events()) == 1
+
+
+def test_a_long_valid_script_is_stored_whole_and_served(app_env: Any, signed: Any) -> None:
+    # Within the contract's caps, yet longer than one table property (64 KiB of UTF-16):
+    # emoji take two UTF-16 units each, and the default voice is stored with the script.
+    script = [{"type": "say", "text": f"step {n} " + "\U0001f600" * 3990} for n in range(7)]
+    body = {"id": "long-1", "to": "+15005550006", "script": script, "voice": "v" * 3000}
+    with pytest.raises(ClassifiedError) as caught:  # nothing listens at the Twilio URL
+        send_call.main(_message(json.dumps(body).encode()))
+    assert caught.value.failure_class == FailureClass.TRANSIENT
+    state = delivery_store.get_state("long-1")
+    assert state is not None
+    assert state.program == {"script": script, "voice": "v" * 3000, "language": None}
+    url = "https://app.example.test/api/twiml_voice?rid=long-1"
+    twiml = twiml_voice.main(signed("GET", url)).get_body().decode()
+    assert all(step["text"] in twiml for step in script)
+
+
+def test_json_longer_than_a_property_round_trips_through_the_store(app_env: Any) -> None:
+    program = {"script": [{"type": "say", "text": "\u00e9\U0001f600" * 20_000}]}
+    created = delivery_store.create_state(
+        "big-1",
+        {"channel": "call", "status": "sending", "status_source": "local", "program": program},
+    )
+    assert created is not None
+    assert created.program == program
+    state, _ = delivery_store.update_state("big-1", lambda s: {"attempts": 2})
+    assert (state.program, state.attempts) == (program, 2)
+    stored = delivery_store.get_state("big-1")
+    assert stored is not None
+    assert stored.program == program
+    detail = {"raw_payload": "\U0001f600" * 40_000}
+    assert delivery_store.add_history("big-1", "local-0-big", {"detail": detail})
+    (row,) = delivery_store.list_history("big-1")
+    assert json.loads(row["detail"]) == detail
+
+
+def test_oversize_metadata_is_rejected_with_a_clear_reason(app_env: Any, read_events: Any) -> None:
+    body = {"id": "meta-1", "to": "+15005550006", "body": "x", "metadata": {"b": "m" * 31_000}}
+    send_sms.main(_message(json.dumps(body).encode()))  # no exception: not retried
+    state = delivery_store.get_state("meta-1")
+    assert state is not None
+    assert (state.status, state.failure_class) == ("rejected", "bad_input")
+    assert "metadata is longer than 8000 characters" in (state.error_message or "")
+    (event,) = read_events()
+    assert event["status"] == "rejected"
