@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from shared.log_safety import mask_numbers_in
+
 
 class FailureClass(StrEnum):
     """What the send path does with a failure."""
@@ -47,7 +49,11 @@ OPTED_OUT_CODE = 21610
 
 
 class ClassifiedError(Exception):
-    """A send failure with its class; `code`/`http_status` come from Twilio when it answered."""
+    """A send failure with its class; `code`/`http_status` come from Twilio when it answered.
+
+    `message` is the full text (stored with the delivery, the requester's own data); `str()` has
+    phone numbers masked, because the Functions host logs the text of a raised exception.
+    """
 
     def __init__(
         self,
@@ -56,7 +62,7 @@ class ClassifiedError(Exception):
         code: int | None = None,
         http_status: int | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(mask_numbers_in(message))
         self.failure_class = failure_class
         self.message = message
         self.code = code

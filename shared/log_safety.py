@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
+# E.164-looking numbers in free text: an optional `+` (or `%2B` in a URL) and 7-15 digits that
+# are not part of a longer word (a SID's hex, a longer digit run).
+_NUMBER_IN_TEXT = re.compile(r"(?<![\w+%])(\+|%2[Bb])?(\d{7,15})(?!\w)")
+
 
 def mask_number(number: str | None) -> str:
     """`+15551234567` → `+1******4567`: enough to tell numbers apart, not to dial them."""
@@ -10,3 +16,14 @@ def mask_number(number: str | None) -> str:
     if len(number) <= 6:
         return "*" * len(number)
     return number[:2] + "*" * (len(number) - 6) + number[-4:]
+
+
+def mask_numbers_in(text: str) -> str:
+    """`text` (e.g. a Twilio error message) with every phone-number-looking run masked:
+    "The 'To' number +15551234567 is …" → "The 'To' number +1******4567 is …"."""
+
+    def mask(match: re.Match[str]) -> str:
+        prefix, digits = match.group(1) or "", match.group(2)
+        return prefix + digits[0] + "*" * (len(digits) - 5) + digits[-4:]
+
+    return _NUMBER_IN_TEXT.sub(mask, text)

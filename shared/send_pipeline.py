@@ -31,7 +31,7 @@ from shared.delivery_recorder import RecordOutcome, Report, record, record_first
 from shared.delivery_store import DeliveryState, StateChange
 from shared.failure_classes import OPTED_OUT_CODE, ClassifiedError, FailureClass
 from shared.host_config import max_dequeue_count
-from shared.log_safety import mask_number
+from shared.log_safety import mask_number, mask_numbers_in
 from shared.settings import get_settings
 from shared.status_rules import FAILED, REJECTED, SENDING, Channel
 from shared.twilio_gateway import TwilioResource
@@ -266,7 +266,7 @@ def _reject[R: Request](
             f"local-rejected-{delivery.message_id}",
             {"status": REJECTED, "source": "local", "error_message": reason},
         )
-    logger.warning("request rejected (bad input) rid=%s: %s", rid, reason)
+    logger.warning("request rejected (bad input) rid=%s: %s", rid, mask_numbers_in(reason))
     return SendOutcome.REJECTED
 
 
@@ -401,7 +401,7 @@ def _refused(request: Request, state: DeliveryState, exc: ClassifiedError) -> Se
         rid,
         mask_number(request.to),
         exc.code,
-        exc.message,
+        mask_numbers_in(exc.message),
     )
     record(rid, _failure_report(state.attempts, "failed", exc, reason="refused by Twilio"))
     if exc.code == OPTED_OUT_CODE:
@@ -421,9 +421,9 @@ def _retry_later(
     rid, attempt = request.id, state.attempts
     log = f"rid={rid} to={mask_number(request.to)} code={exc.code} class={exc.failure_class}"
     if exc.failure_class == FailureClass.CONFIGURATION:
-        logger.error("CONFIGURATION ERROR, fix the settings and replay %s: %s", log, exc.message)
+        logger.error("CONFIGURATION ERROR, fix the settings and replay %s: %s", log, str(exc))
     else:
-        logger.warning("send failed, will retry %s: %s", log, exc.message)
+        logger.warning("send failed, will retry %s: %s", log, str(exc))
 
     def note(current: DeliveryState) -> StateChange | None:
         if current.attempts != attempt or _is_settled(current):
@@ -451,13 +451,17 @@ def _give_up(request: Request, delivery: QueueDelivery, exc: Exception) -> None:
     log = (
         f"rid={rid} to={mask_number(request.to)} code={failure.code} class={failure.failure_class}"
     )
-    logger.error("giving up %s: %s", log, reason)
+    logger.error("giving up %s: %s: %s", log, reason, str(failure))
     try:
         state = delivery_store.get_state(rid)
         attempt = state.attempts if state is not None else 0
         record(rid, _failure_report(attempt, "gave-up", failure, reason=reason))
-    except Exception:
-        logger.exception("could not record that the request gave up %s", log)
+    except Exception as err:
+        logger.error(
+            "could not record that the request gave up %s: %s",
+            log,
+            mask_numbers_in(f"{type(err).__name__}: {err}"),
+        )
 
 
 def _failure_report(attempt: int, kind: str, exc: ClassifiedError, *, reason: str) -> Report:

@@ -63,30 +63,37 @@ def get_client() -> Any:
 
 @contextmanager
 def _translated_errors(what: str) -> Iterator[None]:
-    """Turn twilio/requests exceptions into `TwilioRequestError` with its failure class."""
+    """Turn twilio/requests exceptions into `TwilioRequestError` with its failure class.
+
+    The original exception is not chained (`from None`): its text carries phone numbers (Twilio's
+    messages, List query strings) and the host logs the whole chain of a raised exception. Its
+    text is kept in the error's `message`, which `str()` shows masked.
+    """
     try:
         yield
     except (TwilioRestException, TwilioServiceException) as exc:
         code = exc.code if isinstance(exc.code, int) else None
         status = exc.status if isinstance(exc.status, int) else None
         detail = getattr(exc, "msg", None) or getattr(exc, "detail", None) or str(exc)
-        raise TwilioRequestError(classify(code, status), f"{what}: {detail}", code, status) from exc
+        raise TwilioRequestError(
+            classify(code, status), f"{what}: {detail}", code, status
+        ) from None
     except TwilioException as exc:
         # List pages fail with a bare TwilioException carrying the HTTP response.
         status, code = _response_status_and_code(exc.args[1] if len(exc.args) > 1 else None)
         raise TwilioRequestError(
             classify(code, status), f"{what}: {exc.args[0]}", code, status
-        ) from exc
+        ) from None
     except requests.exceptions.RequestException as exc:
         if _never_connected(exc):
             # No connection, so Twilio cannot have processed the request.
             raise TwilioRequestError(
                 FailureClass.TRANSIENT, f"{what}: could not connect: {exc}"
-            ) from exc
+            ) from None
         # A read timeout or broken connection may come after Twilio accepted the POST.
         raise TwilioRequestError(
             FailureClass.AMBIGUOUS, f"{what}: {type(exc).__name__}: {exc}"
-        ) from exc
+        ) from None
 
 
 def _response_status_and_code(response: Any) -> tuple[int | None, int | None]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -55,6 +56,25 @@ def test_permanent_errors_fail_without_retry(app: Any, rid: str, to: str, code: 
     assert (event["status"], event["error_code"]) == ("failed", code)
     app.send_sms(_sms(rid, to=to), dequeue=2)
     assert len(app.events()) == 1
+
+
+def test_numbers_in_twilio_errors_are_masked_in_logs_but_stored_whole(
+    app: Any, rid: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    app.send_sms(_sms(rid, to="+15005550001"))  # 21211: "The 'To' number +1500… is not valid"
+    assert "+15005550001" in (delivery_store.get_state(rid).error_message or "")
+    other = f"{rid}-from"
+    with pytest.raises(ClassifiedError) as caught:  # 21212 names the From number; raised
+        app.send_sms({**_sms(other), "from": "+15005550001"}, dequeue=5)
+    assert "+15005550001" in (delivery_store.get_state(other).error_message or "")
+    # The host logs the raised exception with its whole chain.
+    raised = _chain_text(caught.value)
+    assert "5005550001" not in raised
+    assert "+1******0001" in raised
+    logged = [record.getMessage() for record in caplog.records]
+    assert any("+1******0001" in line for line in logged)
+    assert not [line for line in logged if "5005550001" in line]
 
 
 def test_opted_out_recipient_is_flagged(app: Any, rid: str) -> None:
@@ -301,3 +321,14 @@ def test_undelivered_outcome_is_recorded_with_its_code(app: Any, rid: str) -> No
 
 def _history_keys(rid: str) -> set[str]:
     return {row["RowKey"].removeprefix("h-") for row in delivery_store.list_history(rid)}
+
+
+def _chain_text(exc: BaseException) -> str:
+    """The messages of `exc` and the exceptions chained to it, as a traceback would show them."""
+    texts: list[str] = []
+    current: BaseException | None = exc
+    while current is not None:
+        texts.append(f"{type(current).__name__}: {current}")
+        hidden = current.__suppress_context__
+        current = current.__cause__ or (None if hidden else current.__context__)
+    return "\n".join(texts)
