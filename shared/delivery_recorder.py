@@ -3,7 +3,9 @@
 Used by the send path (the app's own transitions), the status callback and the Gather answers.
 Order: state (ETag-checked) → event → history row. The history row marks the report as done, so
 a report repeated after that changes nothing; if the process dies before it, the retried report
-finds its key in `last_report_key` and the event is published again (at least once).
+finds its key in `last_report_key` and the event is published again (at least once). A copy of
+the report that runs concurrently and loses the ETag race to the first one (412, then finds its
+key applied) is a duplicate: it changes and publishes nothing.
 Only a report that changes the current status (or carries news such as digits) emits an event,
 so consumers never see a delivery move backwards.
 """
@@ -87,12 +89,25 @@ def record(request_id: str, report: Report) -> RecordOutcome:
     """Apply `report` to the delivery `request_id` (see the module docstring for the order)."""
     if delivery_store.history_exists(request_id, report.key):
         return RecordOutcome.DUPLICATE
+    applied_before: list[bool] = []  # whether the first read already showed this report
+
+    def decide(state: DeliveryState) -> StateChange | None:
+        if not applied_before:
+            applied_before.append(state.last_report_key == report.key)
+        return _decide(report, state)
+
     try:
-        state, change = delivery_store.update_state(request_id, lambda s: _decide(report, s))
+        state, change = delivery_store.update_state(request_id, decide)
     except LookupError:
         return RecordOutcome.UNKNOWN
+    if change is None and state.last_report_key == report.key and not applied_before[0]:
+        # A concurrent copy of this report applied it between our read and our write (412):
+        # that copy publishes the event and writes the history row.
+        return RecordOutcome.DUPLICATE
     if change is not None and change.get("twilio_sid"):
         delivery_store.index_sid(str(change["twilio_sid"]), request_id)
+    # Already applied when first read: an earlier run died before its history row, so the
+    # event goes out again (at least once).
     emit = change is not None or state.last_report_key == report.key
     if emit:
         publish(_event(request_id, state, report))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared import delivery_store
+import pytest
+
+from shared import delivery_recorder, delivery_store
 from shared.delivery_recorder import RecordOutcome, Report, record
 
 SID = "SM" + "e" * 32
@@ -99,3 +101,24 @@ def test_state_updates_are_etag_checked_and_retried(app_env: Any) -> None:
     assert stored is not None
     assert (stored.attempts, stored.event_count) == (7, 1)
     assert state.etag == stored.etag
+
+
+def test_a_concurrent_duplicate_changes_and_publishes_nothing(
+    app_env: Any, read_events: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _claim("r-5")
+    original = delivery_recorder._decide
+
+    def racing(report: Report, state: delivery_store.DeliveryState) -> Any:
+        # The twin callback records the same report between this read and this write.
+        monkeypatch.setattr(delivery_recorder, "_decide", original)
+        assert record("r-5", report) == RecordOutcome.APPLIED
+        return original(report, state)
+
+    monkeypatch.setattr(delivery_recorder, "_decide", racing)
+    assert record("r-5", _report("sent")) == RecordOutcome.DUPLICATE
+    assert [(e["status"], e["sequence"]) for e in read_events()] == [("sent", 1)]
+    assert len(delivery_store.list_history("r-5")) == 1
+    state = delivery_store.get_state("r-5")
+    assert state is not None
+    assert state.event_count == 1
