@@ -20,9 +20,9 @@ from pydantic import JsonValue
 
 from shared import delivery_store
 from shared.contracts import DeliveryEvent
-from shared.delivery_store import DeliveryState, StateChange
+from shared.delivery_store import CLEARED, DeliveryState, StateChange
 from shared.events_publisher import publish
-from shared.status_rules import Channel, Source, should_apply
+from shared.status_rules import FAILED, Channel, Source, should_apply
 
 
 class RecordOutcome(StrEnum):
@@ -82,7 +82,16 @@ def _decide(report: Report, state: DeliveryState) -> StateChange | None:
     }
     if state.twilio_sid is None:
         change["twilio_sid"] = report.twilio_sid
+    if _corrects_local_failure(state, report):
+        # Twilio's word replaces the app's "gave up": the old error no longer describes it.
+        change["error_code"] = report.error_code if report.error_code is not None else CLEARED
+        change["error_message"] = report.error_message or CLEARED
+        change.setdefault("failure_class", CLEARED)
     return change
+
+
+def _corrects_local_failure(state: DeliveryState, report: Report) -> bool:
+    return state.status == FAILED and state.status_source == "local" and report.source == "twilio"
 
 
 def record(request_id: str, report: Report) -> RecordOutcome:

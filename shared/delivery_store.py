@@ -41,6 +41,9 @@ MAX_PROPERTY_UNITS = 32_000
 # JSON longer than one property continues in `<name>_2`, `<name>_3` … and `<name>_parts` counts
 # the parts: JSON is never cut (cut JSON cannot be read back).
 PARTS_SUFFIX = "_parts"
+# Tables has no null and a MERGE cannot remove a property: a change clears one by writing this
+# empty string, and reads treat it as absent.
+CLEARED = ""
 
 
 @dataclass
@@ -69,7 +72,8 @@ class DeliveryState:
     metadata: dict[str, JsonValue] = field(default_factory=dict)
 
 
-# A change to the state row: property name → new value (None values are skipped).
+# A change to the state row: property name → new value (None values are skipped; `CLEARED`
+# empties a property).
 StateChange = dict[str, Any]
 
 
@@ -148,6 +152,11 @@ def _json_property(entity: Mapping[str, Any], name: str) -> Any:
     return json.loads(raw) if isinstance(raw, str) else None
 
 
+def _present(value: Any) -> Any:
+    """A property's value, None when absent or `CLEARED`."""
+    return None if value == CLEARED else value
+
+
 def _state_from_entity(entity: Mapping[str, Any], etag: str) -> DeliveryState:
     return DeliveryState(
         request_id=str(entity["PartitionKey"]),
@@ -159,8 +168,8 @@ def _state_from_entity(entity: Mapping[str, Any], etag: str) -> DeliveryState:
         sequence=entity.get("sequence"),
         attempts=int(entity.get("attempts", 0)),
         event_count=int(entity.get("event_count", 0)),
-        error_code=entity.get("error_code"),
-        error_message=entity.get("error_message"),
+        error_code=_present(entity.get("error_code")),
+        error_message=_present(entity.get("error_message")),
         failure_class=entity.get("failure_class"),
         created_at=entity.get("created_at"),
         claimed_at=entity.get("claimed_at"),

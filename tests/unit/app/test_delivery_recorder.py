@@ -122,3 +122,52 @@ def test_a_concurrent_duplicate_changes_and_publishes_nothing(
     state = delivery_store.get_state("r-5")
     assert state is not None
     assert state.event_count == 1
+
+
+def test_a_twilio_report_correcting_a_local_give_up_clears_its_error(
+    app_env: Any, read_events: Any
+) -> None:
+    assert delivery_store.create_state(
+        "r-6",
+        {
+            "channel": "sms",
+            "status": "failed",
+            "status_source": "local",
+            "error_code": 20500,
+            "error_message": "create message: internal error",
+            "failure_class": "ambiguous",
+            "event_count": 1,
+        },
+    )
+    # The message did reach Twilio after all; its callback arrives after the app gave up.
+    assert record("r-6", _report("delivered")) == RecordOutcome.APPLIED
+    state = delivery_store.get_state("r-6")
+    assert state is not None
+    assert (state.status, state.status_source, state.twilio_sid) == ("delivered", "twilio", SID)
+    assert (state.error_code, state.error_message) == (None, None)
+    assert not state.failure_class
+    (event,) = read_events()
+    assert (event["status"], event["error_code"]) == ("delivered", None)
+
+
+def test_a_twilio_failure_correcting_a_local_give_up_keeps_its_own_error(app_env: Any) -> None:
+    assert delivery_store.create_state(
+        "r-7",
+        {"channel": "sms", "status": "failed", "status_source": "local", "error_code": 20500},
+    )
+    undelivered = Report(
+        key=f"cb-{SID}-undelivered-x",
+        status="undelivered",
+        source="twilio",
+        twilio_sid=SID,
+        error_code=30003,
+        error_message="Unreachable destination handset",
+    )
+    record("r-7", undelivered)
+    state = delivery_store.get_state("r-7")
+    assert state is not None
+    assert (state.status, state.error_code, state.error_message) == (
+        "undelivered",
+        30003,
+        "Unreachable destination handset",
+    )
