@@ -204,7 +204,23 @@ def _reconcile[R: Request](
     """The resource an earlier attempt created, if any: same recipient and content, created
     since the first claim, and not already recorded by another delivery (the SID index)."""
     since = (state.created_at or state.claimed_at or delivery_store.now()) - RECONCILE_SKEW
-    candidates = _guarded(request, state, delivery, lambda: sender.find(request, since))
+
+    def lookup() -> list[TwilioResource]:
+        try:
+            return sender.find(request, since)
+        except ClassifiedError as exc:
+            if exc.failure_class == FailureClass.CONFIGURATION:
+                raise
+            # A failed lookup is no verdict on the request, which may still have reached
+            # Twilio: retry, and reconcile again next time (so never noted as `transient`).
+            raise ClassifiedError(
+                FailureClass.AMBIGUOUS,
+                f"reconcile lookup failed: {exc.message}",
+                exc.code,
+                exc.http_status,
+            ) from None
+
+    candidates = _guarded(request, state, delivery, lookup)
     if isinstance(candidates, SendOutcome):
         return candidates
     for candidate in candidates:

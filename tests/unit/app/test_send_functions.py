@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -11,8 +12,9 @@ from azure.functions.queue import QueueMessage
 import send_call
 import send_sms
 import twiml_voice
-from shared import delivery_store
-from shared.failure_classes import ClassifiedError, FailureClass
+from shared import delivery_store, twilio_gateway
+from shared.failure_classes import ClassifiedError, FailureClass, classify
+from shared.twilio_gateway import TwilioRequestError
 
 LONG_BODY = json.dumps({"id": "r-1", "to": "+15005550006", "body": "x" * 1601}).encode()
 
@@ -123,3 +125,48 @@ def test_oversize_metadata_is_rejected_with_a_clear_reason(app_env: Any, read_ev
     assert "metadata is longer than 8000 characters" in (state.error_message or "")
     (event,) = read_events()
     assert event["status"] == "rejected"
+
+
+@pytest.mark.parametrize(
+    ("http_status", "raised_class", "noted_class"),
+    [
+        (400, FailureClass.AMBIGUOUS, "ambiguous"),  # classed permanent for a create
+        (429, FailureClass.AMBIGUOUS, "ambiguous"),  # transient would skip the next reconcile
+        (401, FailureClass.CONFIGURATION, "configuration"),
+    ],
+)
+def test_a_failed_reconcile_lookup_is_retried_not_a_verdict(
+    app_env: Any,
+    read_events: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    http_status: int,
+    raised_class: FailureClass,
+    noted_class: str,
+) -> None:
+    long_ago = delivery_store.now() - timedelta(minutes=10)
+    delivery_store.create_state(
+        "rc-1",
+        {
+            "channel": "sms",
+            "status": "sending",
+            "status_source": "local",
+            "attempts": 1,
+            "created_at": long_ago,
+            "claimed_at": long_ago,
+            "failure_class": "ambiguous",  # attempt 1's POST may have reached Twilio
+        },
+    )
+
+    def list_fails(**_: Any) -> list[Any]:
+        failure = classify(None, http_status)
+        raise TwilioRequestError(failure, f"list messages: HTTP {http_status}", None, http_status)
+
+    monkeypatch.setattr(twilio_gateway, "find_messages", list_fails)
+    body = json.dumps({"id": "rc-1", "to": "+15005550006", "body": "x"}).encode()
+    with pytest.raises(ClassifiedError) as caught:
+        send_sms.main(_message(body, "m-1", dequeue_count=2))
+    assert caught.value.failure_class == raised_class
+    state = delivery_store.get_state("rc-1")
+    assert state is not None
+    assert (state.status, state.failure_class, state.attempts) == ("sending", noted_class, 2)
+    assert read_events() == []
