@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ from shared.failure_classes import ClassifiedError, FailureClass, classify
 from shared.settings import get_settings
 
 CALL_PROGRESS_EVENTS = ["initiated", "ringing", "answered", "completed"]
+# twilio's HTTP client logs every request (URL, query with phone numbers, headers) at INFO.
+TWILIO_HTTP_LOGGER = "twilio.http_client"
 # Twilio's List endpoints return newest first; a reconcile looks at this many candidates.
 RECONCILE_PAGE = 50
 
@@ -44,6 +47,7 @@ class TwilioResource:
 def get_client() -> Any:
     """The process's `twilio.rest.Client` (auth token or API key; emulator base URL if set)."""
     settings = get_settings()
+    logging.getLogger(TWILIO_HTTP_LOGGER).setLevel(logging.WARNING)
     http_client = TwilioHttpClient(timeout=settings.twilio_http_timeout_seconds)
     if settings.twilio_api_key_sid is not None:
         client = Client(
