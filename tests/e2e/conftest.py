@@ -184,6 +184,24 @@ class Waiter:
 
         return self.until(probe, f"{request_id} to reach one of {sorted(statuses)}", timeout)
 
+    def history_with(
+        self, request_id: str, statuses: set[str], timeout: float = 60.0
+    ) -> DeliveryRecord:
+        """Wait until the request's history holds a row for each of `statuses`.
+
+        The state row changes before the history row of the same report is written, so a test
+        that reads the history right after `final_state` could miss the last rows."""
+
+        def probe() -> DeliveryRecord | None:
+            try:
+                record = self.producer.status(request_id)
+            except DeliveryNotFoundError:
+                return None
+            seen = {str(row.get("status")) for row in record.history}
+            return record if statuses <= seen else None
+
+        return self.until(probe, f"{request_id} history with {sorted(statuses)}", timeout)
+
 
 @pytest.fixture
 def wait(stack: Stack, producer: Producer) -> Waiter:
