@@ -71,17 +71,36 @@ def _poison_message(message: QueueMessage) -> PoisonMessage:
     )
 
 
+def _missing_poison_queue(queues: StorageQueues, poison_name: str) -> InvalidInputError:
+    """The error for a poison queue that does not exist, saying whether its source queue does
+    (nothing was ever poisoned) or not (most likely a typo)."""
+    source_name = source_queue_name(poison_name)
+    if queues.exists(source_name):
+        return InvalidInputError(
+            f"queue {poison_name!r} does not exist: nothing from {source_name!r} was ever poisoned"
+        )
+    return InvalidInputError(
+        f"queue {poison_name!r} does not exist, nor does {source_name!r}: check the queue name"
+    )
+
+
+def _message_count(queues: StorageQueues, poison: QueueClient) -> int:
+    """How many messages the poison queue holds (approximately); `InvalidInputError` when it
+    does not exist, so a mistyped name is reported instead of looking empty."""
+    try:
+        return poison.get_queue_properties().approximate_message_count or 0
+    except ResourceNotFoundError:
+        raise _missing_poison_queue(queues, poison.queue_name) from None
+
+
 def list_poison(queues: StorageQueues, queue: str) -> PoisonListing:
     """The first 32 messages of `queue`'s poison queue (`queue` may name either queue);
-    peeking changes nothing. A poison queue that does not exist yet is empty."""
+    peeking changes nothing. Raises `InvalidInputError` when the poison queue does not exist."""
     name = poison_queue_name(queue)
     client = queues.raw_queue(name, create=False)
     with storage_errors(f"peek at queue {name!r}"):
-        try:
-            count = client.get_queue_properties().approximate_message_count or 0
-            messages = client.peek_messages(max_messages=PAGE_SIZE)
-        except ResourceNotFoundError:
-            return PoisonListing(name, [], 0)
+        count = _message_count(queues, client)
+        messages = client.peek_messages(max_messages=PAGE_SIZE)
     return PoisonListing(name, [_poison_message(message) for message in messages], count)
 
 
@@ -114,17 +133,17 @@ def replay_poison(
     """Move messages from `queue`'s poison queue back to the source queue, base64-encoded; each
     is deleted from the poison queue only after it is on the source queue. With `message_id`,
     only that message. Replays at most the messages present when it starts, so messages that
-    fail again and return to the poison queue meanwhile are not replayed in a loop."""
+    fail again and return to the poison queue meanwhile are not replayed in a loop.
+
+    Raises `InvalidInputError` when the poison queue does not exist. The source queue is
+    created (if missing) only when there is a message to put on it."""
     poison_name = poison_queue_name(queue)
     source_name = source_queue_name(poison_name)
     poison = queues.raw_queue(poison_name, create=False)
-    source = queues.text_queue(source_name)
+    source = queues.text_queue(source_name, create=False)
     replayed: list[ReplayedMessage] = []
     with storage_errors(f"replay queue {poison_name!r} to {source_name!r}"), _held(poison) as held:
-        try:
-            remaining = poison.get_queue_properties().approximate_message_count or 0
-        except ResourceNotFoundError:
-            remaining = 0
+        remaining = _message_count(queues, poison)
         while remaining > 0:
             page = min(PAGE_SIZE, remaining)
             batch = list(
@@ -141,6 +160,7 @@ def replay_poison(
                 held.append(message)
                 if message_id is not None and message.id != message_id:
                     continue
+                queues.create_queue(source_name)
                 sent = source.send_message(replay_text(_poison_message(message)))
                 poison.delete_message(message)
                 held.pop()

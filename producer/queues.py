@@ -7,7 +7,7 @@ import binascii
 import re
 from contextlib import suppress
 
-from azure.core.exceptions import ResourceExistsError
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.storage.queue import (
     LinearRetry,
     QueueClient,
@@ -96,6 +96,16 @@ class StorageQueues:
         if create:
             self.create_queue(name)
         return self._service.get_queue_client(check_queue_name(name))
+
+    def exists(self, name: str) -> bool:
+        """Whether queue `name` exists (asking changes nothing)."""
+        client = self._service.get_queue_client(check_queue_name(name))
+        with storage_errors(f"look up queue {name!r}"):
+            try:
+                client.get_queue_properties()
+            except ResourceNotFoundError:
+                return False
+        return True
 
     def create_queue(self, name: str) -> None:
         """Create queue `name` unless this process already made sure it exists."""

@@ -27,6 +27,10 @@ def _stored(service: QueueServiceClient, queue: str) -> list[str]:
     return [str(m.content) for m in service.get_queue_client(queue).peek_messages(max_messages=32)]
 
 
+def _exists(service: QueueServiceClient, queue: str) -> bool:
+    return any(found.name == queue for found in service.list_queues(name_starts_with=queue))
+
+
 @pytest.fixture
 def poisoned(names: Names, plain_queue: QueueServiceClient) -> dict[str, str]:
     """Three messages on the SMS poison queue: two base64 requests and one a producer sent
@@ -121,13 +125,52 @@ def test_replay_of_an_unknown_id_exits_2_and_changes_nothing(
     assert main([*argv, "--connection", storage_connection_string]) == 2
     assert "no-such-message" in capsys.readouterr().err
     assert sorted(_stored(plain_queue, f"{names.sms}-poison")) == sorted(poisoned.values())
-    assert _stored(plain_queue, names.sms) == []
+    assert not _exists(plain_queue, names.sms)  # nothing to send: the source queue is not made
 
 
-def test_a_poison_queue_that_does_not_exist_is_empty(
-    names: Names, storage_connection_string: str, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("action", ["list", "replay"])
+def test_a_mistyped_queue_exits_2_and_creates_nothing(
+    action: str,
+    names: Names,
+    storage_connection_string: str,
+    plain_queue: QueueServiceClient,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
+    typo = f"nope-{names.sms}"
+    argv = ["poison", action, typo, "--connection", storage_connection_string]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert f"'{typo}-poison' does not exist, nor does '{typo}'" in captured.err
+    assert "replayed" not in captured.err
+    assert not _exists(plain_queue, typo)
+    assert not _exists(plain_queue, f"{typo}-poison")
+
+
+@pytest.mark.parametrize("action", ["list", "replay"])
+def test_a_queue_never_poisoned_exits_2_saying_so(
+    action: str,
+    names: Names,
+    storage_connection_string: str,
+    plain_queue: QueueServiceClient,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    plain_queue.create_queue(names.call)
+    argv = ["poison", action, names.call, "--connection", storage_connection_string]
+    assert main(argv) == 2
+    message = f"'{names.call}-poison' does not exist: nothing from '{names.call}' was ever poisoned"
+    assert message in capsys.readouterr().err
+    assert not _exists(plain_queue, f"{names.call}-poison")
+
+
+def test_an_empty_poison_queue_replays_nothing_and_creates_no_source_queue(
+    names: Names,
+    storage_connection_string: str,
+    plain_queue: QueueServiceClient,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    plain_queue.create_queue(f"{names.call}-poison")
     assert main(["poison", "list", names.call, "--connection", storage_connection_string]) == 0
     assert "0 message(s)" in capsys.readouterr().out
     assert main(["poison", "replay", names.call, "--connection", storage_connection_string]) == 0
     assert "0 message(s) replayed" in capsys.readouterr().err
+    assert not _exists(plain_queue, names.call)
