@@ -40,6 +40,12 @@ class Service:
                 self.process.wait(timeout)
         return self.process.returncode
 
+    def kill(self) -> None:
+        """Stop the process at once (SIGKILL), for a forced stop."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
     def tail(self, lines: int = 40) -> str:
         """The last lines the process printed (stdout and stderr together)."""
         return "".join(self.output[-lines:])
@@ -58,7 +64,9 @@ def start_service(
     """Start `argv` and wait until each regex in `ready` has matched a line of its output.
 
     Output keeps being read in a background thread so the child never blocks on a full pipe;
-    with `echo` each line is also printed, prefixed with the service name.
+    with `echo` each line is also printed, prefixed with the service name. The child runs in its
+    own session, so a Ctrl-C in the terminal reaches only the caller, which then stops its
+    services in the order it chooses. With no `ready` patterns it returns once started.
     """
     process = subprocess.Popen(
         list(argv),
@@ -69,6 +77,7 @@ def start_service(
         stdin=subprocess.DEVNULL,
         text=True,
         bufsize=1,
+        start_new_session=True,
     )
     service = Service(name=name, process=process, matches=[])
     pending = [re.compile(pattern) for pattern in ready]
@@ -92,6 +101,8 @@ def start_service(
         all_ready.set()
 
     threading.Thread(target=pump, name=f"{name}-output", daemon=True).start()
+    if not pending:
+        return service
     all_ready.wait(timeout)
     with lock:
         missing = [p.pattern for p in pending]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 
 import aiohttp
 
-from emulators.local_stack import Stack, running_stack
+from emulators.local_stack import running_stack
 from producer.client import Producer
 from producer.errors import DeliveryNotFoundError
 from producer.settings import load_settings
@@ -42,13 +43,16 @@ def current_status(producer: Producer, request_id: str) -> str | None:
 
 
 def wait_final(producer: Producer, request_id: str, finals: set[str]) -> str | None:
-    """Poll the delivery state until it is one of `finals` or the time runs out."""
+    """Poll until the delivery is in one of `finals` and its history holds that report (the
+    state row changes before the history row is written), or the time runs out."""
     deadline = time.monotonic() + TIMEOUT_SECONDS
     status = None
     while time.monotonic() < deadline:
         status = current_status(producer, request_id)
         if status in finals:
-            return status
+            history = producer.status(request_id).history
+            if any(row.get("status") == status for row in history):
+                return status
         time.sleep(0.25)
     return status
 
@@ -65,12 +69,12 @@ def print_history(producer: Producer, request_id: str) -> None:
         print(f"  {row.get('at', '')}  {row.get('status', '')}  {json.dumps(extra, default=str)}")
 
 
-async def emulator(stack: Stack, method: str, path: str, body: object = None) -> Any:
+async def emulator(base_url: str, method: str, path: str, body: object = None) -> Any:
     """Call the Twilio emulator's inspection API."""
     timeout = aiohttp.ClientTimeout(total=10)
     async with (
         aiohttp.ClientSession(timeout=timeout) as session,
-        session.request(method, f"{stack.twilio_url}/_emulator/{path}", json=body) as response,
+        session.request(method, f"{base_url}/_emulator/{path}", json=body) as response,
     ):
         response.raise_for_status()
         return await response.json()
@@ -81,8 +85,16 @@ def demo(app_dir: Path, speed: float) -> int:
     run_id = uuid.uuid4().hex[:8]
     sms_id, call_id = f"demo-sms-{run_id}", f"demo-call-{run_id}"
     with running_stack(app_dir, speed, echo=False) as stack:
-        print(f"stack up: Twilio emulator {stack.twilio_url}, functions host {stack.host_url}")
-        asyncio.run(emulator(stack, "POST", "callees", {"number": CALL_TO, "digits": [DIGITS]}))
+        twilio = stack.twilio_url
+        if twilio is None:
+            print(
+                "make demo needs the Twilio emulator: point TWILIO_API_BASE_URL in "
+                "local.settings.json at http://127.0.0.1:8701",
+                file=sys.stderr,
+            )
+            return 2
+        print(f"stack up: Twilio emulator {twilio}, functions host {stack.host_url}")
+        asyncio.run(emulator(twilio, "POST", "callees", {"number": CALL_TO, "digits": [DIGITS]}))
         producer = Producer(load_settings(directory=app_dir))
         producer.send_sms({"id": sms_id, "to": SMS_TO, "body": "Hello from Azure Functions"})
         print(f"enqueued SMS {sms_id} to {SMS_TO}")
@@ -94,7 +106,7 @@ def demo(app_dir: Path, speed: float) -> int:
         print_history(producer, sms_id)
         print(f"\ncall {call_id}: {call_status}")
         print_history(producer, call_id)
-        calls = asyncio.run(emulator(stack, "GET", f"calls?to={CALL_TO.replace('+', '%2B')}"))
+        calls = asyncio.run(emulator(twilio, "GET", f"calls?to={CALL_TO.replace('+', '%2B')}"))
         transcript = calls["calls"][-1]["transcript"] if calls["calls"] else []
         digits = calls["calls"][-1]["digits"] if calls["calls"] else []
         print("\ncall transcript (from the Twilio emulator):")

@@ -1,61 +1,115 @@
 """`make run` and `make demo`: Azurite, the Twilio emulator and the functions host on loopback.
 
-`run` starts the three and waits for Ctrl-C; `demo` starts them, sends one SMS and one call with a
-Gather, prints what happened and stops. The host is `func start` when Core Tools is on PATH,
-otherwise the repo's stand-in (`python -m emulators.functions_host`).
+What runs follows `local.settings.json`: Azurite when `AzureWebJobsStorage` points at the local
+development storage, the Twilio emulator when `TWILIO_API_BASE_URL` points at a loopback address
+(its port is the emulator's), and always the functions host on `Host.LocalHttpPort` (7071). The
+host is `func start` when Core Tools is on PATH, otherwise the repo's stand-in
+(`python -m emulators.functions_host`).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import signal
 import socket
 import sys
 import threading
+import time
+import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
+from urllib.parse import urlsplit
 
 from emulators.azurite import Azurite, start_azurite
 from emulators.launcher import Service, ServiceStartError, start_service
-from emulators.twilio_api import DEFAULT_PORT as TWILIO_PORT
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-AZURITE_PORTS = (10000, 10001, 10002)
-HOST_PORT = 7071
+AZURITE_DEFAULT_PORTS = (10000, 10001, 10002)
+DEFAULT_HOST_PORT = 7071
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+@dataclass
+class StackPlan:
+    """What `local.settings.json` asks the stack to run, and on which ports."""
+
+    settings: dict[str, str]
+    host_port: int
+    azurite_ports: tuple[int, int, int] | None
+    twilio_port: int | None
 
 
 @dataclass
 class Stack:
-    """The three running services."""
+    """The running services, stopped host first so in-flight invocations can finish."""
 
-    azurite: Azurite
-    twilio: Service
+    plan: StackPlan
     host: Service
-    twilio_url: str
-    host_url: str
+    azurite: Azurite | None = None
+    twilio: Service | None = None
+    services: list[Service] = field(default_factory=list)
 
-    def stop(self) -> None:
-        """Stop the host first, so in-flight invocations finish while their peers still answer."""
-        self.host.stop(timeout=30)
-        self.twilio.stop()
-        self.azurite.stop()
+    @property
+    def host_url(self) -> str:
+        """Base URL of the functions host."""
+        return f"http://127.0.0.1:{self.plan.host_port}"
+
+    @property
+    def twilio_url(self) -> str | None:
+        """Base URL of the Twilio emulator, when it runs."""
+        return self.plan.settings.get("TWILIO_API_BASE_URL") if self.twilio else None
 
 
-def load_settings(app_dir: Path) -> dict[str, str]:
-    """The `Values` of `local.settings.json` (created from the example by `make`)."""
+def read_local_settings(app_dir: Path) -> dict[str, object]:
+    """`local.settings.json` (created from the example by `make`)."""
     path = app_dir / "local.settings.json"
     if not path.exists():
         raise SystemExit(f"{path} is missing: copy local.settings.example.json to it (make does)")
-    values = json.loads(path.read_text(encoding="utf-8")).get("Values", {})
-    return {str(k): str(v) for k, v in values.items()}
+    document = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(document, dict):
+        raise SystemExit(f"{path}: expected a JSON object")
+    return document
+
+
+def azurite_ports(connection: str) -> tuple[int, int, int] | None:
+    """Azurite's ports for a local development connection string; None for a remote account."""
+    if connection.strip().rstrip(";").lower() == "usedevelopmentstorage=true":
+        return AZURITE_DEFAULT_PORTS
+    parts = dict(p.split("=", 1) for p in connection.split(";") if "=" in p)
+    endpoints = [urlsplit(parts.get(f"{kind}Endpoint", "")) for kind in ("Blob", "Queue", "Table")]
+    if not all(e.hostname in LOOPBACK and e.port for e in endpoints):
+        return None
+    blob, queue, table = (int(e.port or 0) for e in endpoints)
+    return blob, queue, table
+
+
+def plan_stack(app_dir: Path) -> StackPlan:
+    """Read the settings and decide what to start."""
+    document = read_local_settings(app_dir)
+    raw_values = document.get("Values", {})
+    values = {str(k): str(v) for k, v in raw_values.items()} if isinstance(raw_values, dict) else {}
+    host_section = document.get("Host", {})
+    host_port = DEFAULT_HOST_PORT
+    if isinstance(host_section, dict) and host_section.get("LocalHttpPort"):
+        host_port = int(host_section["LocalHttpPort"])
+    twilio = urlsplit(values.get("TWILIO_API_BASE_URL", ""))
+    twilio_port = (twilio.port or 80) if twilio.hostname in LOOPBACK else None
+    return StackPlan(
+        settings=values,
+        host_port=host_port,
+        azurite_ports=azurite_ports(values.get("AzureWebJobsStorage", "")),
+        twilio_port=twilio_port,
+    )
 
 
 def ensure_free(port: int, what: str) -> None:
-    """Fail early, naming the service, when a fixed port is already taken."""
+    """Fail early, naming the service, when a port it needs is already taken."""
     with socket.socket() as probe:
         if probe.connect_ex(("127.0.0.1", port)) == 0:
             raise SystemExit(
@@ -64,97 +118,146 @@ def ensure_free(port: int, what: str) -> None:
             )
 
 
+def wait_for_port(port: int, service: Service, timeout: float = 120.0) -> None:
+    """Wait until something accepts connections on `port`, or fail with the service's log."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if service.process.poll() is not None:
+            raise ServiceStartError(f"{service.name} exited:\n{service.tail()}")
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise ServiceStartError(f"{service.name} does not answer on port {port}:\n{service.tail()}")
+
+
+def start_host(app_dir: Path, port: int, echo: bool) -> Service:
+    """`func start` when Core Tools is installed (with the venv's Python), else the stand-in."""
+    func = shutil.which("func")
+    if func:
+        venv = REPO_ROOT / ".venv"
+        env = {"VIRTUAL_ENV": str(venv), "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+        host = start_service(
+            "host", [func, "start", "--port", str(port)], [], cwd=app_dir, env=env, echo=echo
+        )
+    else:
+        argv = [sys.executable, "-m", "emulators.functions_host"]
+        argv += ["--port", str(port), "--app", str(app_dir)]
+        # The stand-in imports `emulators` from the repo, wherever the app lives.
+        env = {"PYTHONPATH": str(REPO_ROOT)}
+        host = start_service(
+            "host",
+            argv,
+            [r"listening on (http://\S+)"],
+            cwd=app_dir,
+            env=env,
+            echo=echo,
+            timeout=120,
+        )
+    wait_for_port(port, host)
+    return host
+
+
 @contextmanager
 def running_stack(app_dir: Path, speed: float, echo: bool) -> Iterator[Stack]:
-    """Start Azurite, the Twilio emulator and the host; stop all three on exit."""
-    settings = load_settings(app_dir)
+    """Start what the settings ask for; stop it all on exit (host first)."""
+    plan = plan_stack(app_dir)
     for port, what in [
-        *((p, "Azurite") for p in AZURITE_PORTS),
-        (TWILIO_PORT, "Twilio emulator"),
-        (HOST_PORT, "functions host"),
+        *((p, "Azurite") for p in plan.azurite_ports or ()),
+        *((p, "Twilio emulator") for p in [plan.twilio_port] if p),
+        (plan.host_port, "functions host"),
     ]:
         ensure_free(port, what)
-    data_dir = app_dir / ".azurite"
-    data_dir.mkdir(exist_ok=True)
-    azurite = start_azurite(ports=AZURITE_PORTS, location=data_dir, echo=echo)
-    started: list[Service] = []
-    try:
-        twilio_argv = [sys.executable, "-m", "emulators.twilio_api", "--port", str(TWILIO_PORT)]
-        twilio_argv += ["--speed", str(speed)]
-        for flag, key in (
-            ("--account-sid", "TWILIO_ACCOUNT_SID"),
-            ("--auth-token", "TWILIO_AUTH_TOKEN"),
-        ):
-            if settings.get(key):
-                twilio_argv += [flag, settings[key]]
-        twilio = start_service(
-            "twilio", twilio_argv, [r"listening on (http://\S+)"], cwd=REPO_ROOT, echo=echo
-        )
-        started.append(twilio)
-        func = shutil.which("func")
-        if func:
-            host_argv = [func, "start", "--port", str(HOST_PORT)]
-            ready = [r"Host lock lease acquired|Worker process started and initialized"]
-        else:
-            host_argv = [sys.executable, "-m", "emulators.functions_host"]
-            host_argv += ["--port", str(HOST_PORT), "--app", str(app_dir)]
-            ready = [r"listening on (http://\S+)"]
-        host = start_service("host", host_argv, ready, cwd=app_dir, echo=echo, timeout=120)
-        started.append(host)
-    except BaseException:
-        for service in reversed(started):
-            service.stop()
-        azurite.stop()
-        raise
-    stack = Stack(
-        azurite=azurite,
-        twilio=twilio,
-        host=host,
-        twilio_url=twilio.matches[0].group(1),
-        host_url=f"http://127.0.0.1:{HOST_PORT}",
-    )
-    try:
-        yield stack
-    finally:
-        stack.stop()
+    with ExitStack() as cleanup:
+        azurite = None
+        if plan.azurite_ports:
+            data_dir = app_dir / ".azurite"
+            data_dir.mkdir(exist_ok=True)
+            azurite = start_azurite(ports=plan.azurite_ports, location=data_dir, echo=echo)
+            cleanup.callback(azurite.stop)
+        twilio = None
+        if plan.twilio_port:
+            argv = [sys.executable, "-m", "emulators.twilio_api", "--port", str(plan.twilio_port)]
+            env = {
+                "TWILIO_EMULATOR_ACCOUNT_SID": plan.settings.get("TWILIO_ACCOUNT_SID", ""),
+                "TWILIO_EMULATOR_AUTH_TOKEN": plan.settings.get("TWILIO_AUTH_TOKEN", ""),
+            }
+            twilio = start_service(
+                "twilio",
+                [*argv, "--speed", str(speed)],
+                [r"listening on (http://\S+)"],
+                cwd=REPO_ROOT,
+                env=env,
+                echo=echo,
+            )
+            cleanup.callback(twilio.stop)
+        host = start_host(app_dir, plan.host_port, echo)
+        cleanup.callback(host.stop, 30)
+        services = [s for s in (host, twilio, azurite.service if azurite else None) if s]
+        yield Stack(plan, host, azurite, twilio, services)
+
+
+def force_stop(stack: Stack) -> None:
+    """Kill every service now (a second Ctrl-C)."""
+    print("forced stop: in-flight work is abandoned (queue messages reappear later)", flush=True)
+    for service in stack.services:
+        service.kill()
 
 
 def print_banner(stack: Stack) -> None:
     """Where each service listens, and a demo to copy and paste."""
+    run_id = uuid.uuid4().hex[:6]
+    sms_id, call_id = f"try-sms-{run_id}", f"try-call-{run_id}"
     az = stack.azurite
+    storage = (
+        f"blob {az.blob_port}, queue {az.queue_port}, table {az.table_port} on 127.0.0.1"
+        if az
+        else "AzureWebJobsStorage (not local: Azurite not started)"
+    )
+    twilio = (
+        f"{stack.twilio_url}  (inspection: {stack.twilio_url}/_emulator/messages)"
+        if stack.twilio_url
+        else "Twilio's real API (TWILIO_API_BASE_URL is not a local address)"
+    )
+    calls = f"  curl -s {stack.twilio_url}/_emulator/calls\n" if stack.twilio_url else ""
     print(
         f"""
 Local stack is up:
-  Azurite          blob {az.blob_port}, queue {az.queue_port}, table {az.table_port} on 127.0.0.1
-  Twilio emulator  {stack.twilio_url}  (inspection: {stack.twilio_url}/_emulator/messages)
+  Azurite          {storage}
+  Twilio emulator  {twilio}
   Functions host   {stack.host_url}/api/<function>
 
-Try it from another terminal:
-  .venv/bin/python -m producer sms --to +15551230001 --body "Hello from Azure" --id demo-sms-1
-  .venv/bin/python -m producer status demo-sms-1
-  .venv/bin/python -m producer call --to +15551230002 --say "Hello, this is a call" --id demo-call-1
-  .venv/bin/python -m producer status demo-call-1
-  curl -s {stack.twilio_url}/_emulator/calls
-  .venv/bin/python -m producer events
+Try it from another terminal (statuses arrive within a few seconds):
+  .venv/bin/python -m producer sms --to +15551230001 --body "Hello from Azure" --id {sms_id}
+  .venv/bin/python -m producer status {sms_id}
+  .venv/bin/python -m producer call --to +15551230002 --say "Hello, this is a call" --id {call_id}
+  .venv/bin/python -m producer status {call_id}
+{calls}  .venv/bin/python -m producer events
 
-Ctrl-C stops all three.""",
+Ctrl-C stops everything (twice to force).""",
         flush=True,
     )
 
 
 def run(app_dir: Path, speed: float) -> int:
-    """Bring the stack up and keep it up until Ctrl-C."""
+    """Bring the stack up and keep it up until Ctrl-C or SIGTERM; a second one forces."""
     stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    current: list[Stack] = []
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        if stopping.is_set() and current:
+            force_stop(current[0])
+            return
+        stopping.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
     try:
         with running_stack(app_dir, speed, echo=True) as stack:
+            current.append(stack)
             print_banner(stack)
-            try:
-                while not stopping.wait(0.5):
-                    pass
-            except KeyboardInterrupt:
-                pass
-            print("stopping…", flush=True)
+            stopping.wait()
+            print("stopping: in-flight invocations finish first…", flush=True)
     except ServiceStartError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

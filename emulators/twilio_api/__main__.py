@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 
@@ -39,8 +40,17 @@ def parse_args(argv: list[str] | None = None) -> EmulatorConfig:
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port")
-    parser.add_argument("--account-sid", default=DEFAULT_ACCOUNT_SID)
-    parser.add_argument("--auth-token", default=DEFAULT_AUTH_TOKEN)
+    # Credentials may come from the environment so a token never shows in `ps`.
+    parser.add_argument(
+        "--account-sid",
+        default=os.environ.get("TWILIO_EMULATOR_ACCOUNT_SID") or DEFAULT_ACCOUNT_SID,
+        help="default: $TWILIO_EMULATOR_ACCOUNT_SID, else the documented default",
+    )
+    parser.add_argument(
+        "--auth-token",
+        default=os.environ.get("TWILIO_EMULATOR_AUTH_TOKEN") or DEFAULT_AUTH_TOKEN,
+        help="default: $TWILIO_EMULATOR_AUTH_TOKEN, else the documented default",
+    )
     parser.add_argument("--test-account-sid", default=DEFAULT_TEST_ACCOUNT_SID)
     parser.add_argument("--test-auth-token", default=DEFAULT_TEST_AUTH_TOKEN)
     parser.add_argument(
