@@ -4,6 +4,7 @@
 - success → delete; failure → `update_message` with `visibilityTimeout`, or, once
   `dequeue_count >= maxDequeueCount`, copy the original text to `<queue>-poison` and delete
 - a message that does not decode (messageEncoding) → poison at once, function not invoked
+- a message whose dequeue count is already past `maxDequeueCount` → poison, function not invoked
 - idle → back off from 100 ms, doubling, up to `maxPollingInterval`
 """
 
@@ -131,6 +132,11 @@ class QueueListener:
             except AzureError as error:
                 invocation_log.log(f"Could not move message {message.id} to poison: {error}")
             return
+        if (message.dequeue_count or 0) > self.options.max_dequeue_count:
+            # Like QueueProcessor.BeginProcessingMessageAsync: a message already past the limit
+            # (its last attempt never finished, e.g. the host was killed) is not invoked again.
+            await self._give_up(message, raw)
+            return
         value = trigger_value(body, self.spec.trigger.data_type)
         text = body.decode("utf-8", errors="replace")
         inserted = message.inserted_on.isoformat() if message.inserted_on else "?"
@@ -148,11 +154,7 @@ class QueueListener:
             if outcome.succeeded:
                 await self.queue.delete_message(message)
             elif (message.dequeue_count or 0) >= self.options.max_dequeue_count:
-                invocation_log.log(
-                    f"Message has reached MaxDequeueCount of {self.options.max_dequeue_count}. "
-                    f"Moving message to queue '{poison_queue_name(self.queue_name)}'."
-                )
-                await self._move_to_poison(message, raw)
+                await self._give_up(message, raw)
             else:
                 # The REST API takes whole seconds, as the .NET SDK sends them.
                 await self.queue.update_message(
@@ -161,6 +163,17 @@ class QueueListener:
         except AzureError as error:
             # The message stays on the queue and reappears when its lease ends.
             invocation_log.log(f"Could not complete message {message.id}: {error}")
+
+    async def _give_up(self, message: QueueMessage, raw: str) -> None:
+        """Log and move a message that has used up its attempts to the poison queue."""
+        invocation_log.log(
+            f"Message has reached MaxDequeueCount of {self.options.max_dequeue_count}. "
+            f"Moving message to queue '{poison_queue_name(self.queue_name)}'."
+        )
+        try:
+            await self._move_to_poison(message, raw)
+        except AzureError as error:
+            invocation_log.log(f"Could not move message {message.id} to poison: {error}")
 
     async def _move_to_poison(self, message: QueueMessage, raw: str) -> None:
         with contextlib.suppress(ResourceExistsError):

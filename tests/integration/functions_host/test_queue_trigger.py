@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import itertools
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from emulators.azurite import Azurite
@@ -97,3 +98,45 @@ def test_undecodable_message_goes_to_poison_without_invoking(
     assert f"Message decoding has failed! Check MessageEncoding settings. MessageId={sent.id}" in (
         sample_host.host.service.tail(400)
     )
+
+
+def test_message_already_past_max_dequeue_count_goes_to_poison_without_invoking(
+    tmp_path: Path, host_tools: Any, azurite: Azurite
+) -> None:
+    # A message whose last attempt never finished (host killed mid-invocation) comes back with
+    # DequeueCount = maxDequeueCount + 1; the real QueueProcessor poisons it unread.
+    queue_name = host_tools.unique_queue("overdue")
+    app = host_tools.write_app(tmp_path / "app", values={"OVERDUE_QUEUE": queue_name})
+    app.add_function(
+        "overdue",
+        host_tools.queue_trigger_json("%OVERDUE_QUEUE%"),
+        host_tools.queue_function("overdue"),
+    )
+    queue = host_tools.raw_queue(azurite, queue_name)
+    queue.create_queue()
+    host_tools.base64_queue(azurite, queue_name).send_message('{"id": "overdue"}')
+    for _ in range(3):  # host.json maxDequeueCount is 3; each receive counts as a dequeue
+        (received,) = list(queue.receive_messages(max_messages=1, visibility_timeout=30))
+        queue.update_message(received, visibility_timeout=0)
+    poison = host_tools.raw_queue(azurite, f"{queue_name}-poison")
+
+    def poisoned() -> list[Any] | None:
+        try:
+            return list(poison.peek_messages(max_messages=32)) or None
+        except Exception:  # the poison queue does not exist until the first poison message
+            return None
+
+    host = host_tools.start_host(app, azurite)
+    try:
+        messages = host_tools.wait_until(poisoned, "the overdue message to reach the poison queue")
+        output = host.service.tail(200)
+    finally:
+        host.service.stop()
+    assert [m.content for m in messages] == [base64.b64encode(b'{"id": "overdue"}').decode()]
+    assert app.records("overdue") == []
+    assert "Executing 'Functions.overdue'" not in output
+    assert (
+        f"Message has reached MaxDequeueCount of 3. Moving message to queue '{queue_name}-poison'."
+        in output
+    )
+    assert queue.get_queue_properties().approximate_message_count == 0
