@@ -11,15 +11,14 @@ import argparse
 import asyncio
 import base64
 import contextlib
-import sys
 import time
 from pathlib import Path
 
 import aiohttp
 from aiohttp import web
 
-from emulators.launcher import start_service
 from emulators.twilio_api import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
+from emulators.twilio_api.process import start_emulator
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,14 +59,8 @@ async def run(messages: int, concurrency: int, speed: float) -> None:
     await site.start()
     callback_url = f"http://127.0.0.1:{runner.addresses[0][1]}/cb"
 
-    service = start_service(
-        "twilio-emulator",
-        [sys.executable, "-m", "emulators.twilio_api", "--port", "0", "--speed", str(speed)],
-        [r"listening on (http://127\.0\.0\.1:\d+)"],
-        cwd=REPO_ROOT,
-        timeout=30,
-    )
-    base_url = service.matches[0].group(1)
+    emulator = start_emulator(speed=speed)
+    base_url = emulator.base_url
     url = f"{base_url}/2010-04-01/Accounts/{DEFAULT_ACCOUNT_SID}/Messages.json"
     token = base64.b64encode(f"{DEFAULT_ACCOUNT_SID}:{DEFAULT_AUTH_TOKEN}".encode()).decode()
     headers = {"Authorization": f"Basic {token}"}
@@ -107,7 +100,7 @@ async def run(messages: int, concurrency: int, speed: float) -> None:
             await asyncio.wait_for(sink.all_arrived.wait(), timeout=60)
         drained = time.perf_counter() - started
     finally:
-        service.stop()
+        emulator.stop()
         await runner.cleanup()
     print(
         f"emulator throughput: {messages / elapsed:.0f} creates/s "

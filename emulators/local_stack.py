@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 from emulators.azurite import Azurite, start_azurite
 from emulators.launcher import Service, ServiceStartError, start_service
+from emulators.twilio_api.process import EmulatorProcess, start_emulator
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 AZURITE_DEFAULT_PORTS = (10000, 10001, 10002)
@@ -52,7 +53,7 @@ class Stack:
     plan: StackPlan
     host: Service
     azurite: Azurite | None = None
-    twilio: Service | None = None
+    twilio: EmulatorProcess | None = None
     services: list[Service] = field(default_factory=list)
 
     @property
@@ -177,23 +178,18 @@ def running_stack(app_dir: Path, speed: float, echo: bool) -> Iterator[Stack]:
             cleanup.callback(azurite.stop)
         twilio = None
         if plan.twilio_port:
-            argv = [sys.executable, "-m", "emulators.twilio_api", "--port", str(plan.twilio_port)]
             env = {
                 "TWILIO_EMULATOR_ACCOUNT_SID": plan.settings.get("TWILIO_ACCOUNT_SID", ""),
                 "TWILIO_EMULATOR_AUTH_TOKEN": plan.settings.get("TWILIO_AUTH_TOKEN", ""),
             }
-            twilio = start_service(
-                "twilio",
-                [*argv, "--speed", str(speed)],
-                [r"listening on (http://\S+)"],
-                cwd=REPO_ROOT,
-                env=env,
-                echo=echo,
+            twilio = start_emulator(
+                speed=speed, port=plan.twilio_port, name="twilio", env=env, echo=echo
             )
             cleanup.callback(twilio.stop)
         host = start_host(app_dir, plan.host_port, echo)
         cleanup.callback(host.stop, 30)
-        services = [s for s in (host, twilio, azurite.service if azurite else None) if s]
+        twilio_service = twilio.service if twilio else None
+        services = [s for s in (host, twilio_service, azurite.service if azurite else None) if s]
         yield Stack(plan, host, azurite, twilio, services)
 
 

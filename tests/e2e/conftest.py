@@ -24,6 +24,7 @@ import requests
 
 from emulators.azurite import Azurite
 from emulators.launcher import Service, start_service
+from emulators.twilio_api.process import start_emulator
 from producer.client import Producer
 from producer.errors import DeliveryNotFoundError
 from producer.settings import ProducerSettings
@@ -97,13 +98,8 @@ def speed_up_retries(host_json: Path) -> None:
 @pytest.fixture(scope="module")
 def stack(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Azurite + Twilio emulator + functions host running the real app from a temporary copy."""
-    twilio = start_service(
-        "twilio-emulator",
-        [sys.executable, "-m", "emulators.twilio_api", "--port", "0", "--speed", "50"],
-        [r"listening on (http://127\.0\.0\.1:\d+)"],
-        cwd=REPO_ROOT,
-    )
-    twilio_url = twilio.matches[0].group(1)
+    twilio = start_emulator(speed=50)
+    twilio_url = twilio.base_url
     app = tmp_path_factory.mktemp("app")
     for part in APP_PARTS:
         source = REPO_ROOT / part

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from emulators.launcher import start_service
+from emulators.twilio_api.process import start_emulator
 from shared import delivery_store
 from shared.failure_classes import ClassifiedError, FailureClass
 from shared.process_state import reset_process_state
@@ -23,25 +21,9 @@ KEY_SECRET = "api-key-secret"
 @pytest.fixture(scope="module")
 def keyed_emulator() -> Iterator[str]:
     """A second emulator that also accepts the API key `KEY_SID`/`KEY_SECRET`."""
-    service = start_service(
-        "twilio-emulator-api-key",
-        [
-            sys.executable,
-            "-m",
-            "emulators.twilio_api",
-            "--port",
-            "0",
-            "--speed",
-            "200",
-            "--api-key",
-            f"{KEY_SID}:{KEY_SECRET}",
-        ],
-        [r"listening on (http://127\.0\.0\.1:\d+)"],
-        cwd=Path(__file__).resolve().parents[3],
-        timeout=30,
-    )
-    yield service.matches[0].group(1)
-    service.stop()
+    emulator = start_emulator("--api-key", f"{KEY_SID}:{KEY_SECRET}", name="api-key")
+    yield emulator.base_url
+    emulator.stop()
 
 
 def _use(monkeypatch: pytest.MonkeyPatch, base_url: str, secret: str) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import threading
 import time
 import urllib.request
@@ -19,8 +18,7 @@ import pytest
 from aiohttp import web
 from twilio.rest import Client
 
-from emulators.launcher import Service, start_service
-from emulators.twilio_api import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
+from emulators.twilio_api.process import EmulatorProcess, start_emulator
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 WAIT_SECONDS = 10.0
@@ -194,41 +192,15 @@ def sink() -> Iterator[CallbackSink]:
     loop.close()
 
 
-@dataclass
-class ExtraEmulator:
-    """A second emulator process started with extra flags (API key, start-up faults)."""
-
-    service: Service
-    base_url: str
-    account_sid: str = DEFAULT_ACCOUNT_SID
-    auth_token: str = DEFAULT_AUTH_TOKEN
-
-
 API_KEY_SID = "SK" + "1" * 32
 API_KEY_SECRET = "emulator-api-key-secret"
 
 
 @pytest.fixture(scope="module")
-def flagged_emulator() -> Iterator[ExtraEmulator]:
+def flagged_emulator() -> Iterator[EmulatorProcess]:
     """An emulator started with an API key and a start-up fault: the first create answers 429."""
-    service = start_service(
-        "twilio-emulator-flags",
-        [
-            sys.executable,
-            "-m",
-            "emulators.twilio_api",
-            "--port",
-            "0",
-            "--speed",
-            "200",
-            "--api-key",
-            f"{API_KEY_SID}:{API_KEY_SECRET}",
-            "--fault-429",
-            "1:1",
-        ],
-        [r"listening on (http://127\.0\.0\.1:\d+)"],
-        cwd=REPO_ROOT,
-        timeout=30,
+    emulator = start_emulator(
+        "--api-key", f"{API_KEY_SID}:{API_KEY_SECRET}", "--fault-429", "1:1", name="flags"
     )
-    yield ExtraEmulator(service=service, base_url=service.matches[0].group(1))
-    service.stop()
+    yield emulator
+    emulator.stop()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import threading
 import time
 import urllib.error
@@ -23,13 +22,10 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.voice_response import VoiceResponse
 
-from emulators.launcher import start_service
-from emulators.twilio_api import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
+from emulators.twilio_api.process import EmulatorProcess, start_emulator
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 WAIT_SECONDS = 10.0
-SLOW_CPS_ARGV = [sys.executable, "-m", "emulators.twilio_api", "--port", "0", "--speed", "200"]
-SLOW_CPS_ARGV += ["--cps", "0.01"]
 ENDED = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
 
 type Page = str | VoiceResponse | Callable[[dict[str, str]], str | VoiceResponse]
@@ -235,32 +231,18 @@ def kit(emulator: EmulatorLike, server: WebServer) -> Kit:
     return Kit(emulator, server)
 
 
-@dataclass
-class SlowCpsEmulator:
-    """A second emulator that dials one call every 100 emulated seconds (0.5 s real)."""
-
-    base_url: str
-    account_sid: str = DEFAULT_ACCOUNT_SID
-    auth_token: str = DEFAULT_AUTH_TOKEN
-
-
 @pytest.fixture(scope="module")
-def slow_cps_emulator() -> Iterator[SlowCpsEmulator]:
-    """`python -m emulators.twilio_api --cps 0.01 --speed 200` for the dial-queue tests."""
-    service = start_service(
-        "twilio-emulator-slow-cps",
-        SLOW_CPS_ARGV,
-        [r"listening on (http://127\.0\.0\.1:\d+)"],
-        cwd=REPO_ROOT,
-        timeout=30,
-    )
-    yield SlowCpsEmulator(base_url=service.matches[0].group(1))
-    service.stop()
+def slow_cps_emulator() -> Iterator[EmulatorProcess]:
+    """An emulator dialling one call every 100 emulated seconds (0.5 s real) for the dial-queue
+    tests."""
+    emulator = start_emulator("--cps", "0.01", name="slow-cps")
+    yield emulator
+    emulator.stop()
 
 
 @pytest.fixture
 def slow_cps(
-    slow_cps_emulator: SlowCpsEmulator, server: WebServer, twilio_tools: Any
+    slow_cps_emulator: EmulatorProcess, server: WebServer, twilio_tools: Any
 ) -> tuple[Client, Kit]:
     """A client and helpers on the slow-CPS emulator, its state reset for this test."""
     twilio_tools.reset_emulator(slow_cps_emulator)
