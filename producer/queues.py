@@ -17,11 +17,17 @@ from azure.storage.queue import (
 )
 
 from producer.errors import InvalidInputError, storage_errors
+from producer.storage_options import (
+    CONNECTION_TIMEOUT_SECONDS,
+    READ_TIMEOUT_SECONDS,
+    RETRIES,
+    RETRY_BACKOFF_SECONDS,
+)
 
-CONNECTION_TIMEOUT_SECONDS = 5
-READ_TIMEOUT_SECONDS = 15
 # The SDK default waits 15 s+ between attempts; an operator at a prompt wants a quick answer.
-RETRY_POLICY = LinearRetry(backoff=1, retry_total=2, random_jitter_range=1)
+RETRY_POLICY = LinearRetry(
+    backoff=RETRY_BACKOFF_SECONDS, retry_total=RETRIES, random_jitter_range=0
+)
 POISON_SUFFIX = "-poison"
 # Azure Storage queue names: 3-63 lowercase letters, digits and single hyphens.
 QUEUE_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?!-)){1,61}[a-z0-9]$")

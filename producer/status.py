@@ -14,10 +14,16 @@ from datetime import datetime
 from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
+from azure.core.pipeline.policies import RetryMode
 from azure.data.tables import EntityProperty, TableClient, TableServiceClient
 
 from producer.errors import DeliveryNotFoundError, InvalidInputError, storage_errors
-from producer.queues import CONNECTION_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS
+from producer.storage_options import (
+    CONNECTION_TIMEOUT_SECONDS,
+    READ_TIMEOUT_SECONDS,
+    RETRIES,
+    RETRY_BACKOFF_SECONDS,
+)
 from shared.delivery_store import STATE_ROW
 
 HISTORY_PREFIX = "h-"
@@ -42,7 +48,9 @@ def open_deliveries_table(connection_string: str, table_name: str) -> TableClien
             connection_string,
             connection_timeout=CONNECTION_TIMEOUT_SECONDS,
             read_timeout=READ_TIMEOUT_SECONDS,
-            retry_total=2,
+            retry_total=RETRIES,
+            retry_mode=RetryMode.Fixed,
+            retry_backoff_factor=RETRY_BACKOFF_SECONDS,
         )
     except ValueError as error:
         raise InvalidInputError(f"storage connection string is not valid: {error}") from error
