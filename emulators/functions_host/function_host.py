@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import signal
 import socket
 import sys
@@ -13,6 +12,7 @@ from pathlib import Path
 
 from aiohttp import web
 from azure.core.exceptions import AzureError
+from azure.storage.queue.aio import QueueClient
 
 from emulators.functions_host import invocation_log
 from emulators.functions_host.function_invoker import FunctionInvoker
@@ -25,7 +25,12 @@ from emulators.functions_host.host_config import HostConfig, load_host_config
 from emulators.functions_host.http_routes import HttpRoute, build_route
 from emulators.functions_host.http_server import HttpTriggerServer
 from emulators.functions_host.output_bindings import OutputTarget, OutputWriter, plan_outputs
-from emulators.functions_host.queue_listener import QueueListener, poison_queue_name
+from emulators.functions_host.queue_listener import QueueListener
+from emulators.functions_host.queue_names import (
+    InvalidQueueNameError,
+    normalize_queue_name,
+    poison_queue_name,
+)
 from emulators.functions_host.runtime_driver import RuntimeDriver
 from emulators.functions_host.settings_loader import (
     LocalSettings,
@@ -38,7 +43,6 @@ from emulators.functions_host.settings_loader import (
 from emulators.functions_host.storage_clients import StorageClients, resolve_connection
 
 DEFAULT_PORT = 7071
-_QUEUE_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?!-)){1,61}[a-z0-9]$")
 
 
 class HostStartError(RuntimeError):
@@ -83,16 +87,26 @@ def _plan_queue(spec: FunctionSpec, settings: dict[str, str]) -> QueueTriggerPla
     if not raw_name:
         raise FunctionConfigError(f"function '{spec.name}': queueTrigger has no 'queueName'")
     try:
-        queue_name = resolve_setting_references(raw_name, settings).lower()
+        queue_name = normalize_queue_name(resolve_setting_references(raw_name, settings))
         connection = resolve_connection(spec.trigger.setting("connection"), settings)
+    except InvalidQueueNameError as error:
+        raise FunctionConfigError(
+            f"function '{spec.name}': queueName '{raw_name}': {error}"
+        ) from error
     except SettingsError as error:
         raise FunctionConfigError(f"function '{spec.name}': {error}") from error
-    if not _QUEUE_NAME.match(queue_name):
-        raise FunctionConfigError(
-            f"function '{spec.name}': '{queue_name}' is not a valid queue name "
-            "(3-63 lowercase letters, digits and single hyphens)"
+    if poison_queue_name(queue_name) is None:
+        invocation_log.log(
+            f"Function '{spec.name}': queue '{queue_name}' has no poison queue (its name ends in "
+            "'-poison' or '<queue>-poison' would be over 63 characters), as in the real host: "
+            "a failed message stays invisible until its lease ends and is then retried."
         )
     return QueueTriggerPlan(spec, queue_name, connection)
+
+
+def _poison_client(clients: StorageClients, plan: QueueTriggerPlan) -> QueueClient | None:
+    poison_name = poison_queue_name(plan.queue_name)
+    return clients.queue(plan.connection_string, poison_name) if poison_name else None
 
 
 def plan_app(app_dir: Path, local: LocalSettings) -> AppPlan:
@@ -171,7 +185,7 @@ async def run_host(app_dir: Path, host: str, port: int | None) -> int:
             spec=q.spec,
             queue_name=q.queue_name,
             queue=clients.queue(q.connection_string, q.queue_name),
-            poison=clients.queue(q.connection_string, poison_queue_name(q.queue_name)),
+            poison=_poison_client(clients, q),
             options=plan.host.queues,
             invoker=invoker,
         )

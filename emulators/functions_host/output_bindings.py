@@ -1,7 +1,8 @@
 """Output bindings are the host's job: the worker only returns values; the host writes them.
 
 Supported: `queue` (one message per value, or per item of a JSON array; encoded per host.json
-`messageEncoding`; queue created if missing) and `table` (insert only, like the real binding:
+`messageEncoding`; queue created if missing; name lower-cased and validated at start-up, as the
+extension does) and `table` (insert only, like the real binding:
 `create_entity`, a duplicate RowKey fails the invocation). `http` outputs are the HTTP
 response and are handled by the HTTP server.
 """
@@ -17,6 +18,7 @@ from azure.core.exceptions import ResourceExistsError
 
 from emulators.functions_host.function_metadata import Binding, FunctionConfigError, FunctionSpec
 from emulators.functions_host.queue_message_codec import encode_message
+from emulators.functions_host.queue_names import InvalidQueueNameError, normalize_queue_name
 from emulators.functions_host.rpc_values import Binary, Json, RpcValue, Text
 from emulators.functions_host.settings_loader import SettingsError, resolve_setting_references
 from emulators.functions_host.storage_clients import StorageClients, resolve_connection
@@ -54,7 +56,13 @@ def plan_outputs(spec: FunctionSpec, settings: Mapping[str, str]) -> list[Output
             )
         try:
             target = resolve_setting_references(raw_target, settings)
+            if binding.type == "queue":
+                target = normalize_queue_name(target)
             connection = resolve_connection(binding.setting("connection"), settings)
+        except InvalidQueueNameError as error:
+            raise FunctionConfigError(
+                f"function '{spec.name}': binding '{binding.name}' {key} '{raw_target}': {error}"
+            ) from error
         except SettingsError as error:
             raise FunctionConfigError(f"function '{spec.name}': {error}") from error
         targets.append(OutputTarget(binding, connection, target))

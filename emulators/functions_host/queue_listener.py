@@ -5,6 +5,9 @@
   `dequeue_count >= maxDequeueCount`, copy the original text to `<queue>-poison` and delete
 - a message that does not decode (messageEncoding) → poison at once, function not invoked
 - a message whose dequeue count is already past `maxDequeueCount` → poison, function not invoked
+- a queue without a poison queue (its name ends in `-poison`, or `<queue>-poison` would be over
+  63 characters): a failed or given-up message is left invisible until its lease ends, as the
+  real QueueProcessor does ("to prevent a fast infinite loop")
 - idle → back off from 100 ms, doubling, up to `maxPollingInterval`
 """
 
@@ -34,11 +37,6 @@ from emulators.functions_host.rpc_values import Json, RpcValue, Text
 MESSAGE_LEASE_SECONDS = 600
 
 
-def poison_queue_name(queue_name: str) -> str:
-    """`<queue>-poison`."""
-    return f"{queue_name}-poison"
-
-
 def queue_trigger_metadata(message: QueueMessage, body_text: str) -> dict[str, RpcValue]:
     """Trigger metadata as the host serialises it: strings as strings, the rest as JSON."""
     metadata: dict[str, RpcValue] = {
@@ -65,7 +63,7 @@ class QueueListener:
     spec: FunctionSpec
     queue_name: str
     queue: QueueClient
-    poison: QueueClient
+    poison: QueueClient | None  # None: the real host has no poison queue for this queue
     options: QueueOptions
     invoker: FunctionInvoker
 
@@ -127,10 +125,7 @@ class QueueListener:
                 "Message decoding has failed! Check MessageEncoding settings. "
                 f"MessageId={message.id}."
             )
-            try:
-                await self._move_to_poison(message, raw)
-            except AzureError as error:
-                invocation_log.log(f"Could not move message {message.id} to poison: {error}")
+            await self._poison_or_leave(message, raw)
             return
         if (message.dequeue_count or 0) > self.options.max_dequeue_count:
             # Like QueueProcessor.BeginProcessingMessageAsync: a message already past the limit
@@ -153,6 +148,8 @@ class QueueListener:
         try:
             if outcome.succeeded:
                 await self.queue.delete_message(message)
+            elif self.poison is None:
+                self._leave_invisible(message)
             elif (message.dequeue_count or 0) >= self.options.max_dequeue_count:
                 await self._give_up(message, raw)
             else:
@@ -166,17 +163,28 @@ class QueueListener:
 
     async def _give_up(self, message: QueueMessage, raw: str) -> None:
         """Log and move a message that has used up its attempts to the poison queue."""
-        invocation_log.log(
-            f"Message has reached MaxDequeueCount of {self.options.max_dequeue_count}. "
-            f"Moving message to queue '{poison_queue_name(self.queue_name)}'."
-        )
+        if self.poison is not None:
+            invocation_log.log(
+                f"Message has reached MaxDequeueCount of {self.options.max_dequeue_count}. "
+                f"Moving message to queue '{self.poison.queue_name}'."
+            )
+        await self._poison_or_leave(message, raw)
+
+    async def _poison_or_leave(self, message: QueueMessage, raw: str) -> None:
+        if self.poison is None:
+            self._leave_invisible(message)
+            return
         try:
-            await self._move_to_poison(message, raw)
+            with contextlib.suppress(ResourceExistsError):
+                await self.poison.create_queue()
+            await self.poison.send_message(raw)
+            await self.queue.delete_message(message)
         except AzureError as error:
             invocation_log.log(f"Could not move message {message.id} to poison: {error}")
 
-    async def _move_to_poison(self, message: QueueMessage, raw: str) -> None:
-        with contextlib.suppress(ResourceExistsError):
-            await self.poison.create_queue()
-        await self.poison.send_message(raw)
-        await self.queue.delete_message(message)
+    def _leave_invisible(self, message: QueueMessage) -> None:
+        # The real host logs nothing here; one line keeps the stand-in from being silent.
+        invocation_log.log(
+            f"Queue '{self.queue_name}' has no poison queue: message {message.id} stays "
+            f"invisible until its lease ends ({MESSAGE_LEASE_SECONDS // 60} minutes)."
+        )

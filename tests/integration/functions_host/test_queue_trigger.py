@@ -140,3 +140,37 @@ def test_message_already_past_max_dequeue_count_goes_to_poison_without_invoking(
         in output
     )
     assert queue.get_queue_properties().approximate_message_count == 0
+
+
+def test_queue_too_long_for_a_poison_queue_leaves_failed_messages_invisible(
+    tmp_path: Path, host_tools: Any, azurite: Azurite
+) -> None:
+    # 57+ characters: "<queue>-poison" would exceed 63, so the real host has no poison queue
+    # and leaves a failed message invisible (no release, no poison) instead of failing to poison.
+    queue_name = host_tools.unique_queue("long-queue-name-without-room-for-the-poison-suffix")
+    assert len(queue_name) >= 57
+    app = host_tools.write_app(
+        tmp_path / "app", queues={"maxDequeueCount": 1}, values={"LONG_QUEUE": queue_name}
+    )
+    app.add_function(
+        "long",
+        host_tools.queue_trigger_json("%LONG_QUEUE%"),
+        host_tools.queue_function("long", after='raise RuntimeError("long always fails")'),
+    )
+    host = host_tools.start_host(app, azurite)
+    try:
+        host_tools.base64_queue(azurite, queue_name).send_message('{"id": "long"}')
+        output = host_tools.wait_until(
+            lambda: (
+                "has no poison queue: message" in host.service.tail(200) and host.service.tail(200)
+            ),
+            "the failed message to be left invisible",
+        )
+    finally:
+        host.service.stop()
+    assert len(app.records("long")) == 1
+    assert f"queue '{queue_name}' has no poison queue" in output
+    assert "Could not" not in output
+    assert "Moving message to queue" not in output
+    queue = host_tools.raw_queue(azurite, queue_name)
+    assert queue.get_queue_properties().approximate_message_count == 1  # still there, leased
