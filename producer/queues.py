@@ -19,6 +19,7 @@ from azure.storage.queue import (
 from producer.errors import InvalidInputError, storage_errors
 from producer.storage_options import (
     CONNECTION_TIMEOUT_SECONDS,
+    QUEUE_API_VERSION,
     READ_TIMEOUT_SECONDS,
     RETRIES,
     RETRY_BACKOFF_SECONDS,
@@ -73,6 +74,7 @@ class StorageQueues:
         try:
             self._service = QueueServiceClient.from_connection_string(
                 connection_string,
+                api_version=QUEUE_API_VERSION,
                 connection_timeout=CONNECTION_TIMEOUT_SECONDS,
                 read_timeout=READ_TIMEOUT_SECONDS,
                 retry_policy=RETRY_POLICY,

@@ -23,6 +23,7 @@ from producer.storage_options import (
     READ_TIMEOUT_SECONDS,
     RETRIES,
     RETRY_BACKOFF_SECONDS,
+    TABLE_API_VERSION,
 )
 from shared.delivery_store import STATE_ROW
 
@@ -46,6 +47,7 @@ def open_deliveries_table(connection_string: str, table_name: str) -> TableClien
     try:
         service = TableServiceClient.from_connection_string(
             connection_string,
+            api_version=TABLE_API_VERSION,
             connection_timeout=CONNECTION_TIMEOUT_SECONDS,
             read_timeout=READ_TIMEOUT_SECONDS,
             retry_total=RETRIES,

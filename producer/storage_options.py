@@ -16,3 +16,12 @@ READ_TIMEOUT_SECONDS = 4
 RETRIES = 1  # one quick retry rides out a dropped connection; more only delays the failure
 RETRY_BACKOFF_SECONDS = 1
 ATTEMPTS = 1 + RETRIES
+# API versions are pinned because the SDKs default to the newest service version they know,
+# which an Azurite older than the SDK refuses (400 InvalidHeaderValue) unless started with
+# --skipApiVersionCheck, and its Docker image and VS Code extension start it without that flag.
+# Queues: the version the functions host's storage clients pin, so both work against the same
+# Azurite (raise them together). Tables: azure-data-tables accepts only its own few versions
+# (2019-02-02 … 2020-12-06), so not the queue one; its default, which the host's table client
+# uses and every Azurite accepts, pinned so an SDK upgrade cannot change it behind our back.
+QUEUE_API_VERSION = "2025-11-05"
+TABLE_API_VERSION = "2019-02-02"

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from azure.storage.queue import QueueServiceClient
 
+from emulators.azurite import AZURITE_BIN, connection_string
+from emulators.launcher import start_service
 from emulators.twilio_api import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 from shared import delivery_store, events_publisher, settings
 
@@ -37,6 +39,27 @@ def names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Names:
     monkeypatch.setenv("EVENTS_QUEUE_NAME", chosen.events)
     monkeypatch.setenv("DELIVERIES_TABLE_NAME", chosen.table)
     return chosen
+
+
+@pytest.fixture(scope="module")
+def strict_storage_connection_string() -> Iterator[str]:
+    """An in-memory Azurite started WITHOUT `--skipApiVersionCheck`, as Docker images and the
+    VS Code extension run it: it refuses API versions newer than it knows."""
+    host = "127.0.0.1"
+    argv = [str(AZURITE_BIN), "--silent", "--disableTelemetry", "--inMemoryPersistence"]
+    for service in ("blob", "queue", "table"):
+        argv += [f"--{service}Host", host, f"--{service}Port", "0"]
+    running = start_service(
+        "azurite-strict",
+        argv,
+        [
+            rf"{kind} service is successfully listening at http://{host}:(\d+)"
+            for kind in ("Blob", "Queue", "Table")
+        ],
+    )
+    blob, queue, table = (int(match.group(1)) for match in running.matches)
+    yield connection_string(host, blob, queue, table)
+    running.stop()
 
 
 @pytest.fixture
