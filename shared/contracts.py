@@ -8,8 +8,17 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from typing import Annotated, Literal, Self
+from xml.etree import ElementTree
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    StringConstraints,
+    model_validator,
+)
 
 E164 = Annotated[
     str, StringConstraints(pattern=r"^\+[1-9][0-9]{1,14}$"), Field(examples=["+15005550006"])
@@ -32,6 +41,29 @@ Metadata = Annotated[
         description="Opaque producer data, copied into every delivery event; at most "
         f"{METADATA_MAX_JSON_CHARS} characters as compact JSON."
     ),
+]
+
+
+def _well_formed_twiml(text: str) -> str:
+    """`text` if it is well-formed XML with a `<Response>` root; Twilio fails any other
+    document only when the call connects (error 12100)."""
+    # ElementTree is not hardened against entity expansion; entities need a DOCTYPE.
+    if "<!DOCTYPE" in text:
+        raise ValueError("twiml must not contain a DOCTYPE")
+    try:
+        root = ElementTree.fromstring(text)
+    except ElementTree.ParseError as error:
+        raise ValueError(f"twiml is not well-formed XML: {error}") from None
+    if root.tag != "Response":
+        raise ValueError(f"twiml root element must be <Response>, not <{root.tag}>")
+    return text
+
+
+Twiml = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=4000),
+    AfterValidator(_well_formed_twiml),
+    Field(description="Inline TwiML: well-formed XML with a <Response> root, no DOCTYPE."),
 ]
 
 
@@ -181,7 +213,7 @@ class CallRequest(_Contract):
         ]
         | None
     ) = None
-    twiml: Annotated[str, StringConstraints(min_length=1, max_length=4000)] | None = None
+    twiml: Twiml | None = None
     url: WebUrl | None = None
     voice: str | None = Field(default=None, description="Default voice of the script's say steps.")
     language: str | None = Field(

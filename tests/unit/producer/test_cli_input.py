@@ -59,6 +59,8 @@ def test_call_needs_exactly_one_program(capsys: pytest.CaptureFixture[str]) -> N
         (["call", "--to", "+15005550006", "--say", ""], "script.0.say.text", "at least 1"),
         (["call", "--to", "+1", "--twiml", "<Response/>"], "to", "should match pattern"),
         (["call", "--to", "+15005550006", "--url", "nope"], "url", "should match pattern"),
+        (["call", "--to", "+15005550006", "--twiml", "notxml"], "twiml", "not well-formed XML"),
+        (["call", "--to", "+15005550006", "--twiml", "<Say>hi</Say>"], "twiml", "<Response>"),
     ],
 )
 def test_invalid_request_exits_2_naming_the_field(
