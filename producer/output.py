@@ -69,7 +69,8 @@ def _poison_json(message: PoisonMessage) -> dict[str, object]:
         "message_id": message.message_id,
         "inserted_at": _when(message.inserted_at),
         "dequeue_count": message.dequeue_count,
-        "base64": message.text is not None,
+        "base64": message.data is not None,
+        "utf8": message.text is not None,
         "payload": message.payload,
         "text": message.text if message.text is not None else message.raw,
     }
@@ -96,6 +97,10 @@ def poison_listing_text(listing: PoisonListing, *, as_json: bool) -> str:
             lines.append("  " + json.dumps(payload, sort_keys=True))
         elif message.text is not None:
             lines.append(f"  text (not JSON): {message.text}")
+        elif message.data is not None:
+            lines.append(
+                f"  binary (base64 of {len(message.data)} bytes, not UTF-8): {message.raw}"
+            )
         else:
             lines.append(f"  raw (not base64): {message.raw}")
     return "\n".join(lines)

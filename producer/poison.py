@@ -14,7 +14,9 @@ from azure.storage.queue import QueueClient, QueueMessage
 from producer.errors import InvalidInputError, storage_errors
 from producer.queues import (
     StorageQueues,
+    decode_base64,
     decode_message_text,
+    encode_message_text,
     poison_queue_name,
     source_queue_name,
 )
@@ -27,13 +29,22 @@ HOLD_SECONDS = 120
 
 @dataclass(frozen=True)
 class PoisonMessage:
-    """A message on a poison queue, as stored and as decoded."""
+    """A message on a poison queue, as stored, with what it decodes to."""
 
     message_id: str
     inserted_at: datetime | None
     dequeue_count: int | None
     raw: str
-    text: str | None  # the base64-decoded text; None when `raw` is not base64 of UTF-8
+
+    @property
+    def data(self) -> bytes | None:
+        """The base64-decoded bytes; None when `raw` is not base64."""
+        return decode_base64(self.raw)
+
+    @property
+    def text(self) -> str | None:
+        """The base64-decoded UTF-8 text; None when `raw` is not base64 or holds no UTF-8."""
+        return decode_message_text(self.raw)
 
     @property
     def payload(self) -> object | None:
@@ -65,9 +76,8 @@ class ReplayedMessage:
 
 
 def _poison_message(message: QueueMessage) -> PoisonMessage:
-    raw = str(message.content)
     return PoisonMessage(
-        message.id, message.inserted_on, message.dequeue_count, raw, decode_message_text(raw)
+        message.id, message.inserted_on, message.dequeue_count, str(message.content)
     )
 
 
@@ -105,10 +115,10 @@ def list_poison(queues: StorageQueues, queue: str) -> PoisonListing:
 
 
 def replay_text(message: PoisonMessage) -> str:
-    """The text to put back on the source queue: the decoded text of a base64 message, or the
-    raw text of one that never was base64 (a producer that forgot to encode), so that both
-    arrive base64-encoded as the host expects."""
-    return message.raw if message.text is None else message.text
+    """The queue text to put back on the source queue: a base64 message exactly as stored
+    (whatever it holds, text or binary), one that never was base64 (a producer that forgot to
+    encode) encoded now, so that the host can decode both."""
+    return message.raw if message.data is not None else encode_message_text(message.raw)
 
 
 @contextmanager
@@ -130,7 +140,7 @@ def _held(poison: QueueClient) -> Iterator[list[QueueMessage]]:
 def replay_poison(
     queues: StorageQueues, queue: str, *, message_id: str | None = None
 ) -> list[ReplayedMessage]:
-    """Move messages from `queue`'s poison queue back to the source queue, base64-encoded; each
+    """Move messages from `queue`'s poison queue back to the source queue as base64; each
     is deleted from the poison queue only after it is on the source queue. With `message_id`,
     only that message. Replays at most the messages present when it starts, so messages that
     fail again and return to the poison queue meanwhile are not replayed in a loop.
@@ -140,7 +150,8 @@ def replay_poison(
     poison_name = poison_queue_name(queue)
     source_name = source_queue_name(poison_name)
     poison = queues.raw_queue(poison_name, create=False)
-    source = queues.text_queue(source_name, create=False)
+    # Raw: `replay_text` is already the queue text; an encode policy would encode it again.
+    source = queues.raw_queue(source_name, create=False)
     replayed: list[ReplayedMessage] = []
     with storage_errors(f"replay queue {poison_name!r} to {source_name!r}"), _held(poison) as held:
         remaining = _message_count(queues, poison)

@@ -31,6 +31,7 @@ RETRY_POLICY = LinearRetry(
 )
 POISON_SUFFIX = "-poison"
 # Azure Storage queue names: 3-63 lowercase letters, digits and single hyphens.
+_WHITESPACE = re.compile(r"[ \t\r\n]")
 QUEUE_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?!-)){1,61}[a-z0-9]$")
 
 
@@ -39,12 +40,25 @@ def encode_message_text(text: str) -> str:
     return base64.b64encode(text.encode("utf-8")).decode("ascii")
 
 
-def decode_message_text(raw: str) -> str | None:
-    """The UTF-8 text inside a base64 queue message, or None when `raw` is not valid base64 of
-    UTF-8 (the host poisons such messages without running the function)."""
+def decode_base64(raw: str) -> bytes | None:
+    """The bytes inside a base64 queue message, decoded as the host decodes them (standard
+    alphabet, padding required, whitespace ignored), or None when `raw` is not base64 (the host
+    poisons such messages without running the function)."""
     try:
-        return base64.b64decode(raw.encode("ascii"), validate=True).decode("utf-8")
-    except (UnicodeError, binascii.Error):
+        return base64.b64decode(_WHITESPACE.sub("", raw), validate=True)
+    except (binascii.Error, ValueError):  # ValueError: characters outside ASCII
+        return None
+
+
+def decode_message_text(raw: str) -> str | None:
+    """The UTF-8 text inside a base64 queue message, or None when `raw` is not base64 or what
+    it holds is not UTF-8."""
+    data = decode_base64(raw)
+    if data is None:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
         return None
 
 

@@ -90,6 +90,33 @@ def test_replay_moves_everything_back_encoded_and_empties_poison(
     assert properties.approximate_message_count == 0
 
 
+def test_binary_base64_is_listed_as_binary_and_replayed_unchanged(
+    names: Names,
+    storage_connection_string: str,
+    plain_queue: QueueServiceClient,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    data = b"\xff\xfe\x00 not UTF-8"
+    binary = base64.b64encode(data).decode("ascii")
+    poison = plain_queue.get_queue_client(f"{names.sms}-poison")
+    poison.create_queue()
+    message_id = poison.send_message(binary).id
+    connection = ["--connection", storage_connection_string]
+
+    assert main(["poison", "list", names.sms, "--json", *connection]) == 0
+    (listed,) = json.loads(capsys.readouterr().out)["messages"]
+    assert (listed["message_id"], listed["base64"], listed["utf8"]) == (message_id, True, False)
+    assert (listed["payload"], listed["text"]) == (None, binary)
+    assert main(["poison", "list", names.sms, *connection]) == 0
+    text = capsys.readouterr().out
+    assert f"binary (base64 of {len(data)} bytes, not UTF-8): {binary}" in text
+    assert "raw (not base64)" not in text
+
+    assert main(["poison", "replay", names.sms, *connection]) == 0
+    assert _stored(plain_queue, names.sms) == [binary]
+    assert _stored(plain_queue, f"{names.sms}-poison") == []
+
+
 def test_replay_one_id_leaves_the_others_visible_on_poison(
     names: Names,
     poisoned: dict[str, str],

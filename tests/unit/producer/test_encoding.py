@@ -8,10 +8,12 @@ import json
 import pytest
 from azure.storage.queue import TextBase64EncodePolicy
 
+from emulators.functions_host.queue_message_codec import UndecodableMessageError, decode_message
 from producer.enqueue import build_call_request, build_sms_request, request_json
 from producer.events import parse_event
 from producer.poison import PoisonMessage, replay_text
 from producer.queues import (
+    decode_base64,
     decode_message_text,
     encode_message_text,
     poison_queue_name,
@@ -28,11 +30,22 @@ def test_encoding_matches_the_sdk_policy_and_round_trips(text: str) -> None:
     assert decode_message_text(encode_message_text(text)) == text
 
 
+BINARY = base64.b64encode(b"\xff\xfe\x00binary").decode()
+
+
 @pytest.mark.parametrize(
-    "raw",
-    ['{"id": "x"}', "not base64!", base64.b64encode(b"\xff\xfe").decode(), "YWJj\n"],
+    "raw", ['{"id": "x"}', "not base64!", "YWI", "YWJj", "YW\nJj", BINARY, "wqk=", "é"]
 )
-def test_decoding_rejects_what_the_host_would_poison(raw: str) -> None:
+def test_base64_is_decoded_exactly_as_the_host_decodes_it(raw: str) -> None:
+    try:
+        expected: bytes | None = decode_message(raw, "base64")
+    except UndecodableMessageError:
+        expected = None
+    assert decode_base64(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ['{"id": "x"}', "not base64!", "YWI", BINARY])
+def test_decoding_text_rejects_what_is_not_base64_of_utf8(raw: str) -> None:
     assert decode_message_text(raw) is None
 
 
@@ -61,14 +74,24 @@ def test_poison_queue_names() -> None:
     assert source_queue_name("sms-requests-poison") == "sms-requests"
 
 
-def test_replay_text_re_encodes_plain_messages_and_keeps_base64_ones() -> None:
+def test_replay_text_keeps_base64_messages_as_stored_and_encodes_plain_ones() -> None:
     encoded = encode_message_text('{"id": "a"}')
-    from_base64 = PoisonMessage("m1", None, 1, encoded, decode_message_text(encoded))
-    assert replay_text(from_base64) == '{"id": "a"}'
+    from_base64 = PoisonMessage("m1", None, 1, encoded)
+    assert replay_text(from_base64) == encoded
     assert from_base64.payload == {"id": "a"}
-    plain = PoisonMessage("m2", None, 1, '{"id": "b"}', None)
-    assert replay_text(plain) == '{"id": "b"}'
-    assert plain.payload is None
+    wrapped = PoisonMessage("m2", None, 1, encoded[:8] + "\r\n" + encoded[8:])
+    assert replay_text(wrapped) == wrapped.raw
+    assert wrapped.payload == {"id": "a"}
+    plain = PoisonMessage("m3", None, 1, '{"id": "b"}')
+    assert replay_text(plain) == encode_message_text('{"id": "b"}')
+    assert (plain.data, plain.text, plain.payload) == (None, None, None)
+
+
+def test_binary_base64_is_told_apart_from_raw_text_and_replayed_unchanged() -> None:
+    binary = PoisonMessage("m4", None, 1, BINARY)
+    assert binary.data == b"\xff\xfe\x00binary"
+    assert (binary.text, binary.payload) == (None, None)
+    assert replay_text(binary) == BINARY
 
 
 def test_parse_event_accepts_events_and_explains_the_rest() -> None:
