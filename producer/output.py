@@ -35,12 +35,15 @@ def delivery_text(record: DeliveryRecord, *, as_json: bool) -> str:
     lines = [f"request {record.request_id}"]
     current: Row = record.current or {}
     lines.append(f"  status: {current.get('status', '(no state row)')}")
-    hidden = {"status", "row"}
-    lines += [f"  {key}: {_shown(current[key])}" for key in sorted(current) if key not in hidden]
+    # Cleared properties (None) are left out: they say nothing to a reader.
+    shown = sorted(key for key, value in current.items() if value is not None)
+    lines += [f"  {key}: {_shown(current[key])}" for key in shown if key not in {"status", "row"}]
     lines.append(f"history ({len(record.history)} reports, oldest first):")
     for row in record.history:
         details = " ".join(
-            f"{key}={_shown(row[key])}" for key in sorted(row) if key not in {"at", "status", "row"}
+            f"{key}={_shown(row[key])}"
+            for key in sorted(row)
+            if key not in {"at", "status", "row"} and row[key] is not None
         )
         lines.append(f"  {_shown(row.get('at', '-'))}  {row.get('status', '-')}  {details}")
     return "\n".join(lines)

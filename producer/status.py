@@ -1,7 +1,9 @@
 """Read a request's delivery state and history from the deliveries table.
 
 The rows follow `shared.delivery_store`'s layout: partition = request id, the current state in
-row `state`, one history row per report with a RowKey starting `h-`. They are read here with
+row `state`, one history row per report with a RowKey starting `h-`; long JSON split over
+`<name>`, `<name>_2` … (`<name>_parts`) is joined with the store's own `joined_property`, and
+properties the store cleared (`CLEARED`) read as None. They are read here with
 the producer's own table client because the store's read functions need the whole app's
 settings (Twilio credentials, public URL), which a producer does not have."""
 
@@ -25,7 +27,7 @@ from producer.storage_options import (
     RETRY_BACKOFF_SECONDS,
     TABLE_API_VERSION,
 )
-from shared.delivery_store import STATE_ROW
+from shared.delivery_store import CLEARED, PARTS_SUFFIX, STATE_ROW, joined_property
 
 HISTORY_PREFIX = "h-"
 KEY_PROPERTIES = ("PartitionKey", "RowKey")
@@ -60,9 +62,12 @@ def open_deliveries_table(connection_string: str, table_name: str) -> TableClien
 
 
 def _plain(value: Any) -> object:
-    """A property value as plain data: dicts/lists the store saved as JSON text come back."""
+    """A property value as plain data: dicts/lists the store saved as JSON text come back, and
+    a property the store cleared (Tables has no null) is None."""
     if isinstance(value, EntityProperty):
         value = value.value
+    if value == CLEARED:
+        return None
     if isinstance(value, str) and value[:1] in ("{", "["):
         try:
             parsed: object = json.loads(value)
@@ -72,10 +77,23 @@ def _plain(value: Any) -> object:
     return value
 
 
+def _is_part(key: str, split: set[str]) -> bool:
+    """Whether `key` is `<name>_<n>` (n ≥ 2), a continuation of a split property `name`."""
+    name, _, number = key.rpartition("_")
+    return name in split and number.isdigit() and int(number) >= 2
+
+
 def _row(entity: Mapping[str, Any]) -> Row:
-    return {key: _plain(value) for key, value in entity.items() if key not in KEY_PROPERTIES} | {
-        "row": entity["RowKey"]
-    }
+    """An entity as a row: keys dropped, split JSON properties joined (their `_n` parts and
+    part count dropped), cleared properties None."""
+    split = {key.removesuffix(PARTS_SUFFIX) for key in entity if key.endswith(PARTS_SUFFIX)}
+    row: Row = {}
+    for key, value in entity.items():
+        if key in KEY_PROPERTIES or key.endswith(PARTS_SUFFIX) or _is_part(key, split):
+            continue
+        row[key] = _plain(joined_property(entity, key) if key in split else value)
+    row["row"] = entity["RowKey"]
+    return row
 
 
 def _history_order(row: Row) -> tuple[str, str]:

@@ -138,8 +138,9 @@ def _split_utf16(text: str, units: int) -> list[str]:
     return pieces
 
 
-def _joined(entity: Mapping[str, Any], name: str) -> Any:
-    """The text of property `name`, with the parts it was split into joined again."""
+def joined_property(entity: Mapping[str, Any], name: str) -> Any:
+    """The text of property `name`, with the parts it was split into joined again (public:
+    the producer's status view reads the same rows)."""
     first = entity.get(name)
     count = entity.get(f"{name}{PARTS_SUFFIX}")
     if not isinstance(first, str) or not isinstance(count, int) or count <= 1:
@@ -148,7 +149,7 @@ def _joined(entity: Mapping[str, Any], name: str) -> Any:
 
 
 def _json_property(entity: Mapping[str, Any], name: str) -> Any:
-    raw = _joined(entity, name)
+    raw = joined_property(entity, name)
     return json.loads(raw) if isinstance(raw, str) else None
 
 
@@ -291,7 +292,7 @@ def list_history(request_id: str) -> list[dict[str, Any]]:
     for row in rows:
         entry = dict(row)
         if "detail" in entry:
-            entry["detail"] = _joined(entry, "detail")
+            entry["detail"] = joined_property(entry, "detail")
         history.append(entry)
     return sorted(history, key=lambda row: row["at"])
 

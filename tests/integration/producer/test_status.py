@@ -66,3 +66,68 @@ def test_status_before_any_table_exists_exits_3(
 ) -> None:
     assert main(["status", "nobody", "--connection", storage_connection_string]) == 3
     assert "no delivery recorded" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("app_settings")
+def test_status_joins_split_json_and_hides_cleared_fields(
+    storage_connection_string: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    request_id = "status-split"
+    # Longer than one table property: the store splits them into <name>, <name>_2 … <name>_parts.
+    metadata = {"notes": "é" * 40_000, "order": 7}
+    program = {"script": [{"type": "say", "text": "x" * 70_000}]}
+    detail = {"reason": "long", "raw_payload": "y" * 33_000}
+    created = delivery_store.create_state(
+        request_id,
+        {"channel": "call", "status": "received", "status_source": "local", "metadata": metadata},
+    )
+    assert created is not None
+    delivery_store.update_state(
+        request_id,
+        lambda _: {
+            "status": "failed",
+            "program": program,
+            "error_code": 20003,
+            "error_message": "Authenticate",
+            "failure_class": "configuration",
+        },
+    )
+    # A later Twilio report corrects the failure: the error fields are cleared.
+    cleared = delivery_store.CLEARED
+    delivery_store.update_state(
+        request_id,
+        lambda _: {
+            "status": "completed",
+            "status_source": "twilio",
+            "error_code": cleared,
+            "error_message": cleared,
+            "failure_class": cleared,
+        },
+    )
+    delivery_store.add_history(request_id, "local-1-failed", {"status": "failed", "detail": detail})
+
+    connection = ["--connection", storage_connection_string]
+    assert main(["status", request_id, "--json", *connection]) == 0
+    document = json.loads(capsys.readouterr().out)
+    current = document["current"]
+    assert (current["status"], current["metadata"], current["program"]) == (
+        "completed",
+        metadata,
+        program,
+    )
+    assert (current["error_code"], current["error_message"], current["failure_class"]) == (
+        None,
+        None,
+        None,
+    )
+    (history,) = document["history"]
+    assert history["detail"] == detail
+    properties = [*current, *history]
+    assert not [name for name in properties if name.endswith("_parts") or name[-2:] == "_2"]
+
+    assert main(["status", request_id, *connection]) == 0
+    text = capsys.readouterr().out
+    assert "metadata: " + json.dumps(metadata, sort_keys=True) in text
+    assert "error_code" not in text
+    assert "failure_class" not in text
+    assert "_parts" not in text
