@@ -40,7 +40,11 @@ from emulators.functions_host.settings_loader import (
     load_local_settings,
     resolve_setting_references,
 )
-from emulators.functions_host.storage_clients import StorageClients, resolve_connection
+from emulators.functions_host.storage_clients import (
+    DEFAULT_CONNECTION,
+    StorageClients,
+    resolve_connection,
+)
 
 DEFAULT_PORT = 7071
 
@@ -56,6 +60,7 @@ class QueueTriggerPlan:
     spec: FunctionSpec
     queue_name: str
     connection_string: str
+    connection_name: str  # the binding's `connection` setting (default AzureWebJobsStorage)
 
 
 @dataclass
@@ -101,7 +106,8 @@ def _plan_queue(spec: FunctionSpec, settings: dict[str, str]) -> QueueTriggerPla
             "'-poison' or '<queue>-poison' would be over 63 characters), as in the real host: "
             "a failed message stays invisible until its lease ends and is then retried."
         )
-    return QueueTriggerPlan(spec, queue_name, connection)
+    connection_name = spec.trigger.setting("connection") or DEFAULT_CONNECTION
+    return QueueTriggerPlan(spec, queue_name, connection, connection_name)
 
 
 def _poison_client(clients: StorageClients, plan: QueueTriggerPlan) -> QueueClient | None:
@@ -154,12 +160,41 @@ async def _serve_http(server: HttpTriggerServer, host: str, port: int) -> tuple[
 
 
 def _stop_on_signals() -> asyncio.Event:
-    """An event set by SIGINT (Ctrl-C) or SIGTERM."""
+    """An event set by the first SIGINT (Ctrl-C) or SIGTERM; a second one exits at once."""
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def on_signal(signum: int) -> None:
+        if not stopping.is_set():
+            stopping.set()
+            return
+        invocation_log.log(
+            f"{signal.Signals(signum).name} again: exiting now. In-flight work was abandoned; "
+            "messages being processed reappear on their queue when their visibility lease "
+            "ends (up to 10 minutes)."
+        )
+        sys.stderr.flush()
+        # Worker threads may still be running user code; only _exit does not wait for them.
+        os._exit(128 + signum)
+
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stopping.set)
+        loop.add_signal_handler(signum, on_signal, signum)
     return stopping
+
+
+async def _ensure_queues(listeners: list[QueueListener], plans: list[QueueTriggerPlan]) -> None:
+    """Create the trigger queues; unreachable storage stops start-up naming setting and endpoint."""
+    for listener, plan in zip(listeners, plans, strict=True):
+        try:
+            await listener.ensure_queue()
+        except AzureError as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            raise HostStartError(
+                f"function '{plan.spec.name}': cannot reach queue storage of connection "
+                f"'{plan.connection_name}' at {listener.queue.url} "
+                f"({type(error).__name__}: {reason}). Is the storage emulator (Azurite) "
+                f"running, and is '{plan.connection_name}' the right connection string?"
+            ) from error
 
 
 async def run_host(app_dir: Path, host: str, port: int | None) -> int:
@@ -192,12 +227,11 @@ async def run_host(app_dir: Path, host: str, port: int | None) -> int:
         for q in plan.queues
     ]
     try:
-        for listener in listeners:
-            await listener.ensure_queue()
-    except AzureError as error:
+        await _ensure_queues(listeners, plan.queues)
+    except HostStartError:
         await clients.close()
         driver.stop()
-        raise HostStartError(f"cannot reach queue storage: {error}") from error
+        raise
 
     chosen_port = port if port is not None else plan.local.local_http_port or DEFAULT_PORT
     server = HttpTriggerServer(plan.routes, invoker, plan.local)

@@ -8,14 +8,16 @@
 - a queue without a poison queue (its name ends in `-poison`, or `<queue>-poison` would be over
   63 characters): a failed or given-up message is left invisible until its lease ends, as the
   real QueueProcessor does ("to prevent a fast infinite loop")
-- idle → back off from 100 ms, doubling, up to `maxPollingInterval`
+- idle or failing → back off from 100 ms, doubling, up to `maxPollingInterval`
+- a failed poll is logged at once, then at most every 30 s, and recovery is logged
+- stop cancels a fetch in progress, then waits for the in-flight invocations
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from azure.core.exceptions import AzureError, ResourceExistsError
@@ -26,6 +28,7 @@ from emulators.functions_host import invocation_log
 from emulators.functions_host.function_invoker import FunctionInvoker
 from emulators.functions_host.function_metadata import FunctionSpec
 from emulators.functions_host.host_config import MIN_POLLING_INTERVAL, QueueOptions
+from emulators.functions_host.poll_failure_log import PollFailureLog
 from emulators.functions_host.queue_message_codec import (
     UndecodableMessageError,
     decode_message,
@@ -66,6 +69,10 @@ class QueueListener:
     poison: QueueClient | None  # None: the real host has no poison queue for this queue
     options: QueueOptions
     invoker: FunctionInvoker
+    poll_failures: PollFailureLog = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.poll_failures = PollFailureLog(self.queue_name)
 
     async def ensure_queue(self) -> None:
         """Create the trigger queue if it does not exist (the host does the same)."""
@@ -82,7 +89,9 @@ class QueueListener:
                     await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
                 if stopping.is_set():
                     break
-                messages = await self._fetch()
+                messages = await self._fetch_unless_stopped(stopping)
+                if messages is None:
+                    break
                 for message in messages:
                     task = asyncio.create_task(self._process_safely(message))
                     in_flight.add(task)
@@ -97,6 +106,20 @@ class QueueListener:
             if in_flight:
                 await asyncio.gather(*in_flight, return_exceptions=True)
 
+    async def _fetch_unless_stopped(self, stopping: asyncio.Event) -> list[QueueMessage] | None:
+        """The next batch, or None when `stopping` was set first (the fetch is then cancelled,
+        so a hung storage cannot hold up shutdown)."""
+        fetch = asyncio.create_task(self._fetch())
+        stop = asyncio.create_task(stopping.wait())
+        done, _ = await asyncio.wait({fetch, stop}, return_when=asyncio.FIRST_COMPLETED)
+        if fetch in done:
+            stop.cancel()
+            return fetch.result()
+        fetch.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await fetch
+        return None
+
     async def _fetch(self) -> list[QueueMessage]:
         try:
             pages = self.queue.receive_messages(
@@ -104,10 +127,12 @@ class QueueListener:
                 max_messages=self.options.batch_size,
                 visibility_timeout=MESSAGE_LEASE_SECONDS,
             )
-            return [message async for message in pages]
+            messages = [message async for message in pages]
         except AzureError as error:
-            invocation_log.log(f"Queue listener for '{self.queue_name}' failed to poll: {error}")
+            self.poll_failures.failed(error)
             return []
+        self.poll_failures.succeeded()
+        return messages
 
     async def _process_safely(self, message: QueueMessage) -> None:
         try:

@@ -14,8 +14,12 @@ DEFAULT_CONNECTION = "AzureWebJobsStorage"
 # Azurite 3.35 rejects the SDK's newest API version unless started with --skipApiVersionCheck.
 QUEUE_API_VERSION = "2025-11-05"
 DEVELOPMENT_STORAGE = azurite_connection_string("127.0.0.1", 10000, 10001, 10002)
-CONNECTION_TIMEOUT = 10
-READ_TIMEOUT = 30
+# Storage (Azurite above all) answers in milliseconds. Short timeouts and few, short retries make
+# an outage show within seconds instead of the SDK default (15 s backoff, 3 retries, minutes).
+CONNECTION_TIMEOUT = 3
+READ_TIMEOUT = 5
+RETRY_TOTAL = 2
+RETRY_BACKOFF_SECONDS = 1
 
 
 def expand_development_storage(connection_string: str) -> str:
@@ -57,6 +61,11 @@ class StorageClients:
                 api_version=QUEUE_API_VERSION,
                 connection_timeout=CONNECTION_TIMEOUT,
                 read_timeout=READ_TIMEOUT,
+                # storage's ExponentialRetry: waits initial_backoff, then + increment_base**n
+                retry_total=RETRY_TOTAL,
+                initial_backoff=RETRY_BACKOFF_SECONDS,
+                increment_base=RETRY_BACKOFF_SECONDS,
+                random_jitter_range=0,
             )
             self._queues[connection_string] = service
         return service.get_queue_client(queue_name)
@@ -66,7 +75,13 @@ class StorageClients:
         service = self._tables.get(connection_string)
         if service is None:
             service = TableServiceClient.from_connection_string(
-                connection_string, connection_timeout=CONNECTION_TIMEOUT, read_timeout=READ_TIMEOUT
+                connection_string,
+                connection_timeout=CONNECTION_TIMEOUT,
+                read_timeout=READ_TIMEOUT,
+                # azure-core's RetryPolicy: first retry at once, then factor * 2**n, capped
+                retry_total=RETRY_TOTAL,
+                retry_backoff_factor=RETRY_BACKOFF_SECONDS,
+                retry_backoff_max=2 * RETRY_BACKOFF_SECONDS,
             )
             self._tables[connection_string] = service
         return service
