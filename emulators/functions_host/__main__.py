@@ -20,6 +20,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m emulators.functions_host",
         description="Local stand-in for the Azure Functions host (v1 Python apps).",
+        epilog=(
+            "emulators.functions_host is a package of this repository, not an installed one: "
+            "run it from the repository root, or put the root on PYTHONPATH when running "
+            "elsewhere, e.g. PYTHONPATH=/path/to/repo python -m emulators.functions_host "
+            "--app /path/to/app. --app may point anywhere; the app folder is put on sys.path "
+            "itself."
+        ),
     )
     parser.add_argument("--app", default=".", help="function app folder (default: .)")
     parser.add_argument("--host", default="127.0.0.1", help="HTTP listen address")
