@@ -171,7 +171,7 @@ def _state_from_entity(entity: Mapping[str, Any], etag: str) -> DeliveryState:
         event_count=int(entity.get("event_count", 0)),
         error_code=_present(entity.get("error_code")),
         error_message=_present(entity.get("error_message")),
-        failure_class=entity.get("failure_class"),
+        failure_class=_present(entity.get("failure_class")),
         created_at=entity.get("created_at"),
         claimed_at=entity.get("claimed_at"),
         claimed_by=entity.get("claimed_by"),
