@@ -72,7 +72,7 @@ async def test_function_level_auth_needs_a_key(sample_host: Any) -> None:
     assert "Executed 'Functions.http_keyed' (Succeeded, Id=" in output
 
 
-async def test_cookies_mimetype_and_failures(sample_host: Any) -> None:
+async def test_cookies_mimetype_and_failures(sample_host: Any, host_tools: Any) -> None:
     url = f"{sample_host.host.base_url}/api/http_extras"
     async with aiohttp.ClientSession(timeout=TIMEOUT) as session:
         async with session.get(url) as response:
@@ -85,6 +85,10 @@ async def test_cookies_mimetype_and_failures(sample_host: Any) -> None:
     assert cookie.startswith("session=abc")
     assert "Path=/" in cookie
     assert "HttpOnly" in cookie
-    output = sample_host.host.service.tail(400)
+    # The host answers before it logs the invocation's outcome.
+    output = host_tools.wait_until(
+        lambda: (out := sample_host.host.service.tail(400)) and "asked to fail" in out and out,
+        "the failed invocation in the host log",
+    )
     assert "Executed 'Functions.http_extras' (Failed, Id=" in output
     assert "Exception: ValueError: asked to fail" in output
