@@ -28,9 +28,12 @@ class Service:
     process: subprocess.Popen[str]
     matches: list[re.Match[str]]
     output: list[str] = field(default_factory=list)
+    reader: threading.Thread | None = None
 
     def stop(self, timeout: float = 10.0) -> int:
-        """Stop the process: SIGINT first (clean shutdown), then SIGKILL after `timeout`."""
+        """Stop the process: SIGINT first (clean shutdown), then SIGKILL after `timeout`.
+
+        Returns once its last output lines are in `output` too."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
             try:
@@ -38,6 +41,7 @@ class Service:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout)
+        self._drain()
         return self.process.returncode
 
     def kill(self) -> None:
@@ -45,6 +49,12 @@ class Service:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+        self._drain()
+
+    def _drain(self) -> None:
+        # The process has exited, but its output thread may still be reading the last lines.
+        if self.reader is not None and self.reader is not threading.current_thread():
+            self.reader.join(5)
 
     def tail(self, lines: int = 40) -> str:
         """The last lines the process printed (stdout and stderr together)."""
@@ -100,7 +110,8 @@ def start_service(
                     all_ready.set()
         all_ready.set()
 
-    threading.Thread(target=pump, name=f"{name}-output", daemon=True).start()
+    service.reader = threading.Thread(target=pump, name=f"{name}-output", daemon=True)
+    service.reader.start()
     if not pending:
         return service
     all_ready.wait(timeout)

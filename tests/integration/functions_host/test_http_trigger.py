@@ -57,7 +57,7 @@ async def test_methods_and_routes(sample_host: Any) -> None:
             assert response.status == 404  # {id:int} does not match
 
 
-async def test_function_level_auth_needs_a_key(sample_host: Any) -> None:
+async def test_function_level_auth_needs_a_key(sample_host: Any, host_tools: Any) -> None:
     url = f"{sample_host.host.base_url}/api/http_keyed"
     async with aiohttp.ClientSession(timeout=TIMEOUT) as session:
         async with session.get(url) as response:
@@ -68,8 +68,12 @@ async def test_function_level_auth_needs_a_key(sample_host: Any) -> None:
             assert response.status == 200
         async with session.get(url, headers={"x-functions-key": "host-key"}) as response:
             assert response.status == 200
-    output = sample_host.host.service.tail(400)
-    assert "Executed 'Functions.http_keyed' (Succeeded, Id=" in output
+    host_tools.wait_until(
+        lambda: (
+            "Executed 'Functions.http_keyed' (Succeeded, Id=" in sample_host.host.service.tail(400)
+        ),
+        "the keyed invocation in the host log",
+    )
 
 
 async def test_cookies_mimetype_and_failures(sample_host: Any, host_tools: Any) -> None:

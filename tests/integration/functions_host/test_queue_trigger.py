@@ -35,12 +35,18 @@ def test_success_deletes_the_message_and_delivers_trigger_metadata(
         lambda: queue.get_queue_properties().approximate_message_count == 0,
         "the processed message to be deleted",
     )
-    output = sample_host.host.service.tail(200)
+    output = host_tools.wait_until(
+        lambda: (
+            (out := sample_host.host.service.tail(200))
+            and "Executed 'Functions.recorder' (Succeeded, Id=" in out
+            and out
+        ),
+        "the recorder's invocation in the host log",
+    )
     assert (
         f"Executing 'Functions.recorder' (Reason='New queue message detected on "
         f"'{sample_host.recorder_queue}'.', Id=" in output
     )
-    assert "Executed 'Functions.recorder' (Succeeded, Id=" in output
 
 
 def test_failures_are_retried_then_the_original_text_goes_to_poison(
