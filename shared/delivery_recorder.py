@@ -22,7 +22,7 @@ from shared import delivery_store
 from shared.contracts import DeliveryEvent
 from shared.delivery_store import CLEARED, DeliveryState, StateChange
 from shared.events_publisher import publish
-from shared.status_rules import FAILED, Channel, Source, should_apply
+from shared.status_rules import FAILED, REJECTED, Channel, Source, should_apply
 
 
 class RecordOutcome(StrEnum):
@@ -181,5 +181,51 @@ def record_first(
         request_id,
         report.key,
         {"status": report.status, "source": report.source, "detail": report.detail or None},
+    )
+    return RecordOutcome.APPLIED
+
+
+def record_conflict(
+    request_id: str,
+    channel: Channel,
+    key: str,
+    reason: str,
+    *,
+    metadata: dict[str, JsonValue],
+    sequence: int,
+) -> RecordOutcome:
+    """Refuse a copy that reuses `request_id` for another request: the delivery's state is not
+    touched; a `rejected` event (`detail.conflict`) for the copy and the history row `h-<key>`.
+
+    The event goes out before the history row, so a retry after a crash publishes it again.
+    Returns `DUPLICATE` when `h-<key>` exists (this copy was refused before).
+    """
+    if delivery_store.history_exists(request_id, key):
+        return RecordOutcome.DUPLICATE
+    detail: dict[str, JsonValue] = {"reason": reason, "conflict": True}
+    publish(
+        DeliveryEvent(
+            id=request_id,
+            channel=channel,
+            status=REJECTED,
+            twilio_sid=None,
+            error_message=reason,
+            at=delivery_store.now(),
+            sequence=max(sequence, 1),
+            metadata=metadata,
+            detail=detail,
+        )
+    )
+    delivery_store.add_history(
+        request_id,
+        key,
+        {
+            "status": REJECTED,
+            "source": "local",
+            "channel": channel,
+            "error_message": reason,
+            "detail": detail,
+            "applied": False,
+        },
     )
     return RecordOutcome.APPLIED

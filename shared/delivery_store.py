@@ -68,6 +68,9 @@ class DeliveryState:
     claimed_by: str | None = None
     claimed_dequeue_count: int | None = None
     last_report_key: str | None = None
+    # What the claim was made for (`send_pipeline.request_fingerprint`); None on rows that no
+    # valid request created (e.g. `rejected`).
+    request_hash: str | None = None
     program: dict[str, JsonValue] | None = None
     metadata: dict[str, JsonValue] = field(default_factory=dict)
 
@@ -177,6 +180,7 @@ def _state_from_entity(entity: Mapping[str, Any], etag: str) -> DeliveryState:
         claimed_by=entity.get("claimed_by"),
         claimed_dequeue_count=entity.get("claimed_dequeue_count"),
         last_report_key=entity.get("last_report_key"),
+        request_hash=entity.get("request_hash"),
         program=_json_property(entity, "program"),
         metadata=_json_property(entity, "metadata") or {},
     )
@@ -252,6 +256,7 @@ def _state_entity_view(state: DeliveryState) -> dict[str, Any]:
             "claimed_by": state.claimed_by,
             "claimed_dequeue_count": state.claimed_dequeue_count,
             "last_report_key": state.last_report_key,
+            "request_hash": state.request_hash,
             "program": state.program,
             "metadata": state.metadata,
         }

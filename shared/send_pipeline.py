@@ -15,6 +15,7 @@ redelivers a message only after its previous attempt ended).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -27,7 +28,13 @@ from typing import Any, NoReturn, Protocol
 from pydantic import BaseModel, ValidationError
 
 from shared import delivery_store
-from shared.delivery_recorder import RecordOutcome, Report, record, record_first
+from shared.delivery_recorder import (
+    RecordOutcome,
+    Report,
+    record,
+    record_conflict,
+    record_first,
+)
 from shared.delivery_store import DeliveryState, StateChange
 from shared.failure_classes import OPTED_OUT_CODE, ClassifiedError, FailureClass
 from shared.host_config import max_dequeue_count
@@ -49,6 +56,7 @@ class SendOutcome(StrEnum):
     """How one queue message ended (when it did not raise)."""
 
     REJECTED = "rejected"
+    CONFLICT = "conflict"  # the id already names another request: this copy is refused
     DUPLICATE = "duplicate"
     SENT = "sent"
     RECONCILED = "reconciled"
@@ -144,10 +152,12 @@ def _deliver[R: Request](sender: Sender[R], request: R, delivery: QueueDelivery)
     """Claim the request (or take over an earlier attempt's claim), reconcile, send."""
     rid = request.id
     log = {"rid": rid, "channel": sender.channel, "to": mask_number(request.to)}
+    fingerprint = request_fingerprint(request)
     claimed = delivery_store.create_state(
         rid,
         {
             "channel": sender.channel,
+            "request_hash": fingerprint,
             "status": SENDING,
             "status_source": "local",
             "attempts": 1,
@@ -162,6 +172,9 @@ def _deliver[R: Request](sender: Sender[R], request: R, delivery: QueueDelivery)
     if claimed is not None:
         return _send(sender, request, claimed, delivery)
     current = delivery_store.get_state(rid)
+    conflict = None if current is None else _conflict_reason(sender, fingerprint, current)
+    if current is not None and conflict is not None:
+        return _refuse_conflict(sender, request, current, delivery, conflict)
     if current is None or _is_settled(current):
         logger.info("duplicate request, not sent again %s", log)
         return SendOutcome.DUPLICATE
@@ -187,6 +200,59 @@ def _deliver[R: Request](sender: Sender[R], request: R, delivery: QueueDelivery)
             _record_created(rid, reclaimed.attempts, found, reconciled=True)
             return SendOutcome.RECONCILED
     return _send(sender, request, reclaimed, delivery)
+
+
+def request_fingerprint(request: object) -> str:
+    """SHA-256 of the request as canonical JSON (every field, sorted keys): two copies of an id
+    with the same fingerprint are the same request."""
+    if not isinstance(request, BaseModel):
+        raise TypeError(f"not a request model: {type(request).__name__}")
+    canonical = json.dumps(
+        request.model_dump(mode="json", by_alias=True),
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=True,
+    )
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
+
+
+def _conflict_reason[R: Request](
+    sender: Sender[R], fingerprint: str, current: DeliveryState
+) -> str | None:
+    """Why this copy is not the request its id was claimed for; None when it is (or when the
+    stored row records no fingerprint, e.g. a `rejected` one: compared by channel only)."""
+    if current.channel != sender.channel:
+        return f"request id {current.request_id} already names a {current.channel} request"
+    if current.request_hash is not None and current.request_hash != fingerprint:
+        return (
+            f"request id {current.request_id} already names a {current.channel} request "
+            "with different content"
+        )
+    return None
+
+
+def _refuse_conflict[R: Request](
+    sender: Sender[R], request: R, current: DeliveryState, delivery: QueueDelivery, reason: str
+) -> SendOutcome:
+    """Another request already owns the id: leave its delivery alone, note and announce the
+    refusal of this copy (no retry)."""
+    logger.warning(
+        "request id conflict, copy refused rid=%s channel=%s to=%s message=%s: %s",
+        request.id,
+        sender.channel,
+        mask_number(request.to),
+        delivery.message_id,
+        mask_numbers_in(reason),
+    )
+    record_conflict(
+        request.id,
+        sender.channel,
+        f"conflict-{delivery.message_id}",
+        reason,
+        metadata=request.metadata,
+        sequence=current.event_count,
+    )
+    return SendOutcome.CONFLICT
 
 
 def _claimant(delivery: QueueDelivery) -> StateChange:
