@@ -96,6 +96,7 @@ class SmsRequest(_Contract):
 
     @model_validator(mode="after")
     def _one_content_one_sender(self) -> Self:
+        _check_encodable(self)
         _check_metadata_size(self.metadata)
         if self.body is None and self.media_urls is None:
             raise ValueError("one of body or media_urls is required")
@@ -104,6 +105,39 @@ class SmsRequest(_Contract):
         if self.send_at is not None and self.send_at.tzinfo is None:
             raise ValueError("send_at must carry a timezone")
         return self
+
+
+def _unencodable_at(value: object, path: str) -> str | None:
+    """The path of the first text in `value` (keys included) that is not valid Unicode (a lone
+    surrogate, possible in JSON as `\\udfff`): it cannot be encoded as UTF-8 or UTF-16."""
+    texts: list[tuple[str, object]] = []
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path
+    elif isinstance(value, dict):
+        named = [(f"{path}.{_printable(str(key))}", key, item) for key, item in value.items()]
+        texts = [(where, key) for where, key, _ in named] + [(w, item) for w, _, item in named]
+    elif isinstance(value, list):
+        texts = [(f"{path}.{index}", item) for index, item in enumerate(value)]
+    for where, item in texts:
+        found = _unencodable_at(item, where)
+        if found is not None:
+            return found
+    return None
+
+
+def _printable(text: str) -> str:
+    """`text` with lone surrogates written as `\\udfff` (so an error message can be stored)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _check_encodable(request: BaseModel) -> None:
+    """Refuse text that cannot be stored or sent (a lone surrogate)."""
+    found = _unencodable_at(request.model_dump(mode="python", by_alias=True), "request")
+    if found is not None:
+        raise ValueError(f"{found} is not valid Unicode text (a lone surrogate such as \\udfff)")
 
 
 def _check_metadata_size(metadata: dict[str, JsonValue]) -> None:
@@ -228,6 +262,7 @@ class CallRequest(_Contract):
 
     @model_validator(mode="after")
     def _exactly_one_program(self) -> Self:
+        _check_encodable(self)
         _check_metadata_size(self.metadata)
         given = [name for name in ("script", "twiml", "url") if getattr(self, name) is not None]
         if len(given) != 1:

@@ -144,7 +144,7 @@ def process[R: Request](sender: Sender[R], delivery: QueueDelivery) -> SendOutco
         return _deliver(sender, parsed, delivery)
     except Exception as exc:
         if _is_last_attempt(delivery):
-            _give_up(parsed, delivery, exc)
+            _give_up(sender, parsed, delivery, exc)
         raise
 
 
@@ -320,7 +320,9 @@ def _validation_reason(exc: ValidationError) -> str:
         f"{'.'.join(str(part) for part in error['loc']) or 'request'}: {error['msg']}"
         for error in exc.errors(include_url=False, include_input=False)
     ]
-    return "; ".join(problems)[:1000]
+    # A lone surrogate in a key (named in `loc`) could not be stored: write it escaped.
+    reason = "; ".join(problems)[:1000]
+    return reason.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _reject[R: Request](
@@ -520,9 +522,12 @@ def _retry_later(
     raise raised
 
 
-def _give_up(request: Request, delivery: QueueDelivery, exc: Exception) -> None:
+def _give_up[R: Request](
+    sender: Sender[R], request: R, delivery: QueueDelivery, exc: Exception
+) -> None:
     """The last attempt failed: record `failed` (gave up, with the reason) before the host moves
-    the message to `-poison`. Best effort: if even that fails, the original error still raises."""
+    the message to `-poison`; when it failed before the claim, the delivery is created `failed`.
+    Best effort: if even that fails, the original error still raises."""
     rid = request.id
     failure = (
         exc
@@ -537,7 +542,20 @@ def _give_up(request: Request, delivery: QueueDelivery, exc: Exception) -> None:
     try:
         state = delivery_store.get_state(rid)
         attempt = state.attempts if state is not None else 0
-        record(rid, _failure_report(attempt, "gave-up", failure, reason=reason))
+        report = _failure_report(attempt, "gave-up", failure, reason=reason)
+        if record(rid, report) == RecordOutcome.UNKNOWN:
+            record_first(
+                rid,
+                sender.channel,
+                report,
+                {
+                    "request_hash": request_fingerprint(request),
+                    "attempts": 0,
+                    "created_at": delivery_store.now(),
+                    "metadata": request.metadata,
+                    **sender.state_properties(request),
+                },
+            )
     except Exception as err:
         logger.error(
             "could not record that the request gave up %s: %s",

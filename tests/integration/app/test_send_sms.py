@@ -281,6 +281,44 @@ def test_an_unexpected_error_on_the_last_attempt_records_gave_up(
     assert "table unreachable" in (event["error_message"] or "")
 
 
+def test_a_lone_surrogate_is_rejected_as_bad_input(app: Any, rid: str) -> None:
+    app.send_sms(_sms(rid, metadata={"k": "\udfff"}))  # JSON `\udfff`: no exception, no retry
+    state = delivery_store.get_state(rid)
+    assert (state.status, state.failure_class) == ("rejected", "bad_input")
+    (event,) = app.events()
+    assert event["status"] == "rejected"
+    assert "metadata.k" in event["detail"]["reason"]
+    assert "lone surrogate" in event["detail"]["reason"]
+    assert app.messages_for(rid) == []
+
+
+def test_an_error_before_the_claim_on_the_last_attempt_records_failed(
+    app: Any, rid: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_create = delivery_store.create_state
+    calls: list[str] = []
+
+    def claim_fails_once(request_id: str, properties: Any) -> Any:
+        calls.append(request_id)
+        if len(calls) == 1:
+            raise ConnectionError("table unreachable")
+        return real_create(request_id, properties)
+
+    monkeypatch.setattr(delivery_store, "create_state", claim_fails_once)
+    with pytest.raises(ConnectionError):
+        app.send_sms(_sms(rid, metadata={"n": 1}), message_id="m-1", dequeue=5)
+    state = delivery_store.get_state(rid)
+    assert (state.status, state.status_source, state.channel) == ("failed", "local", "sms")
+    assert state.metadata == {"n": 1}
+    (event,) = app.events()
+    assert (event["status"], event["metadata"]) == ("failed", {"n": 1})
+    assert event["detail"]["reason"] == "gave up after 5 attempts"
+    assert app.messages_for(rid) == []
+    monkeypatch.setattr(delivery_store, "create_state", real_create)
+    app.send_sms(_sms(rid, metadata={"n": 1}), message_id="m-replay")  # replayed once fixed
+    assert len(app.messages_for(rid)) == 1
+
+
 def test_a_crashed_attempt_is_reconciled(app: Any, rid: str) -> None:
     # An attempt claimed long ago, created the message, and died before recording the SID.
     long_ago = delivery_store.now() - timedelta(minutes=10)

@@ -107,3 +107,29 @@ def test_metadata_and_script_must_fit_a_table_property() -> None:
     with pytest.raises(ValidationError, match="script"):
         CallRequest.model_validate({**CALL, "script": long_script})
     assert CallRequest.model_validate({**CALL, "script": long_script[:7]}).script is not None
+
+
+@pytest.mark.parametrize(
+    ("model", "payload", "where"),
+    [
+        (SmsRequest, {**SMS, "metadata": {"k": "\udfff"}}, "request.metadata.k"),
+        (SmsRequest, {**SMS, "metadata": {"\ud800": [1]}}, "request.metadata.\\ud800"),
+        (SmsRequest, {**SMS, "metadata": {"k": ["ok", {"deep": "x\udfff"}]}}, "k.1.deep"),
+        (SmsRequest, {**SMS, "metadata": {"k": 1}, "body": "hi \ud800"}, "unicode string"),
+        (CallRequest, {**CALL, "metadata": {"k": "\udfff"}}, "request.metadata.k"),
+    ],
+)
+def test_text_that_cannot_be_encoded_is_refused(
+    model: type[SmsRequest | CallRequest], payload: dict[str, Any], where: str
+) -> None:
+    # Typed strings are refused by pydantic itself; free JSON (metadata) by the contract.
+    with pytest.raises(ValidationError) as caught:
+        model.model_validate(payload)
+    message = str(caught.value.errors(include_input=False)[0]["msg"])
+    assert where in message
+    message.encode("utf-8")  # the reason itself can be stored
+
+
+def test_astral_characters_are_fine() -> None:
+    request = SmsRequest.model_validate({**SMS, "body": "ok 😀", "metadata": {"😀": ["😀"]}})
+    assert request.metadata == {"😀": ["😀"]}
