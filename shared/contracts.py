@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Annotated, Literal, Self
 from xml.etree import ElementTree
@@ -24,9 +25,11 @@ E164 = Annotated[
     str, StringConstraints(pattern=r"^\+[1-9][0-9]{1,14}$"), Field(examples=["+15005550006"])
 ]
 # Table keys may not hold / \ # ? or control characters; the id becomes the PartitionKey.
+REQUEST_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
+_REQUEST_ID = re.compile(REQUEST_ID_PATTERN)
 RequestId = Annotated[
     str,
-    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"),
+    StringConstraints(pattern=REQUEST_ID_PATTERN),
     Field(description="Idempotency key chosen by the producer; same id twice = one SMS or call."),
 ]
 WebUrl = Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$", max_length=2048)]
@@ -42,6 +45,12 @@ Metadata = Annotated[
         f"{METADATA_MAX_JSON_CHARS} characters as compact JSON."
     ),
 ]
+
+
+def is_request_id(text: str) -> bool:
+    """Whether `text` is a valid request id as a whole (Python's `$` would also accept a
+    trailing newline, so never `re.match` with it)."""
+    return _REQUEST_ID.fullmatch(text) is not None
 
 
 def _well_formed_twiml(text: str) -> str:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,6 +27,7 @@ from typing import Any, NoReturn, Protocol
 from pydantic import BaseModel, ValidationError
 
 from shared import delivery_store
+from shared.contracts import is_request_id
 from shared.delivery_recorder import (
     RecordOutcome,
     Report,
@@ -45,7 +45,6 @@ from shared.twilio_gateway import TwilioResource
 
 logger = logging.getLogger(__name__)
 
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 # Raw payloads are kept for diagnosis, cut to fit a table property and an event.
 MAX_RAW_PAYLOAD_CHARS = 8000
 # Clock skew allowed between this host and Twilio when reconciling (Twilio dates have seconds).
@@ -329,7 +328,7 @@ def _reject[R: Request](
     sender: Sender[R], delivery: QueueDelivery, payload: object, raw: str, reason: str
 ) -> SendOutcome:
     candidate = payload.get("id") if isinstance(payload, dict) else None
-    rid = candidate if isinstance(candidate, str) and _REQUEST_ID.match(candidate) else None
+    rid = candidate if isinstance(candidate, str) and is_request_id(candidate) else None
     rid = rid or delivery.message_id
     raw_payload = raw[:MAX_RAW_PAYLOAD_CHARS]
     report = Report(

@@ -108,7 +108,7 @@ def render_message_twimlet(
         return render_unknown_request(voice=voice, language=language)
     response = VoiceResponse()
     for message in messages:
-        if _AUDIO_URL.match(message):
+        if _AUDIO_URL.fullmatch(message):
             response.play(message)
         else:
             _say(response, message, voice, language, None)
@@ -203,7 +203,7 @@ def _twimlet_messages(pairs: Iterable[tuple[str, str]]) -> list[str]:
             continue
         if name == "Message":
             plain.append(clean)
-        elif match := _INDEXED_MESSAGE.match(name):
+        elif match := _INDEXED_MESSAGE.fullmatch(name):
             index = int(match.group(1)) if match.group(1) else _UNNUMBERED
             indexed.append((index, position, clean))
     return plain + [text for _, _, text in sorted(indexed)]

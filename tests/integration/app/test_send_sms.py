@@ -281,6 +281,20 @@ def test_an_unexpected_error_on_the_last_attempt_records_gave_up(
     assert "table unreachable" in (event["error_message"] or "")
 
 
+def test_an_id_with_a_trailing_newline_is_rejected_under_the_message_id(app: Any) -> None:
+    for dequeue in (1, 2):  # no exception, and a redelivery changes nothing
+        app.send_sms(
+            {"id": "order-42\n", "to": "+15551230001", "body": "x"},
+            message_id="m-nl",
+            dequeue=dequeue,
+        )
+    state = delivery_store.get_state("m-nl")
+    assert (state.status, state.failure_class) == ("rejected", "bad_input")
+    (event,) = app.events()
+    assert (event["id"], event["status"]) == ("m-nl", "rejected")
+    assert "id" in event["detail"]["reason"]
+
+
 def test_a_lone_surrogate_is_rejected_as_bad_input(app: Any, rid: str) -> None:
     app.send_sms(_sms(rid, metadata={"k": "\udfff"}))  # JSON `\udfff`: no exception, no retry
     state = delivery_store.get_state(rid)

@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 from pydantic import ValidationError
 
-from shared.contracts import CallRequest, SmsRequest
+from shared.contracts import CallRequest, SmsRequest, is_request_id
 from shared.schema_export import SCHEMA_FILES, render_schema
 
 SCHEMAS = Path(__file__).resolve().parents[3] / "schemas"
@@ -133,3 +133,11 @@ def test_text_that_cannot_be_encoded_is_refused(
 def test_astral_characters_are_fine() -> None:
     request = SmsRequest.model_validate({**SMS, "body": "ok 😀", "metadata": {"😀": ["😀"]}})
     assert request.metadata == {"😀": ["😀"]}
+
+
+@pytest.mark.parametrize(
+    ("text", "valid"),
+    [("order-42", True), ("a:b.c_d", True), ("order-42\n", False), ("-x", False), ("", False)],
+)
+def test_request_ids_match_as_a_whole(text: str, valid: bool) -> None:
+    assert is_request_id(text) is valid

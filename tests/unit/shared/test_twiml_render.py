@@ -335,6 +335,12 @@ def test_twimlet_messages_in_order_text_said_urls_played() -> None:
     assert root[0].attrib == {"voice": "alice"}
 
 
+def test_twimlet_parameter_names_must_match_whole_not_up_to_a_newline() -> None:
+    pairs = [("Message[0]\n", "ignored"), ("Message", "hello")]
+    root = parse(render_message_twimlet(pairs))
+    assert [(el.tag, el.text) for el in root] == [("Say", "hello")]
+
+
 def test_twimlet_accepts_a_mapping_and_strips_illegal_characters() -> None:
     root = parse(render_message_twimlet({"Message": "see http://x.example\x00 now"}))
     assert [(el.tag, el.text) for el in root] == [("Say", "see http://x.example now")]
