@@ -29,6 +29,7 @@ from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, Re
 from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 from pydantic import JsonValue
 
+from shared.log_safety import quiet_storage_request_logs
 from shared.settings import get_settings
 from shared.status_rules import Channel, Source
 
@@ -89,6 +90,7 @@ def now() -> datetime:
 def get_table() -> TableClient:
     """The process's deliveries table client (table created on first use)."""
     settings = get_settings()
+    quiet_storage_request_logs()
     service = TableServiceClient.from_connection_string(
         settings.storage_connection_string,
         connection_timeout=5,

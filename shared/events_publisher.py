@@ -9,6 +9,7 @@ from azure.core.exceptions import ResourceExistsError
 from azure.storage.queue import QueueClient, TextBase64EncodePolicy
 
 from shared.contracts import DeliveryEvent
+from shared.log_safety import quiet_storage_request_logs
 from shared.settings import get_settings
 
 
@@ -16,6 +17,7 @@ from shared.settings import get_settings
 def get_events_queue() -> QueueClient:
     """The process's events queue client (queue created on first use)."""
     settings = get_settings()
+    quiet_storage_request_logs()
     # A QueueClient built directly keeps its encode policy (get_queue_client() would drop it).
     client = QueueClient.from_connection_string(
         settings.storage_connection_string,

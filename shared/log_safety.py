@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import re
+
+# azure-core logs every storage request's URL and headers at INFO; the URL holds table keys
+# (an opted-out recipient's number is a RowKey), and the Functions host forwards INFO.
+AZURE_HTTP_LOGGER = "azure.core.pipeline.policies.http_logging_policy"
 
 # E.164-looking numbers in free text: an optional `+` (or `%2B` in a URL) and 7-15 digits that
 # are not part of a longer word (a SID's hex, a longer digit run).
@@ -27,3 +32,8 @@ def mask_numbers_in(text: str) -> str:
         return prefix + digits[0] + "*" * (len(digits) - 5) + digits[-4:]
 
     return _NUMBER_IN_TEXT.sub(mask, text)
+
+
+def quiet_storage_request_logs() -> None:
+    """Keep the Azure SDK's per-request logs (URLs with table keys) to warnings and errors."""
+    logging.getLogger(AZURE_HTTP_LOGGER).setLevel(logging.WARNING)
