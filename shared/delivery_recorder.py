@@ -158,7 +158,9 @@ def record_first(
 ) -> RecordOutcome:
     """Create the delivery with `report` as its first status (e.g. `rejected`) and emit the event.
 
-    Returns `DUPLICATE` (and changes nothing) when the delivery already exists.
+    Returns `DUPLICATE` (and changes nothing) when the delivery already exists, unless it was
+    created by this very report and its history row is missing: an earlier run died (or failed
+    to publish) in between, so the event goes out again and the history row is written.
     """
     created = delivery_store.create_state(
         request_id,
@@ -175,7 +177,15 @@ def record_first(
         },
     )
     if created is None:
-        return RecordOutcome.DUPLICATE
+        existing = delivery_store.get_state(request_id)
+        unfinished = (
+            existing is not None
+            and existing.last_report_key == report.key
+            and not delivery_store.history_exists(request_id, report.key)
+        )
+        if existing is None or not unfinished:
+            return RecordOutcome.DUPLICATE
+        created = existing
     publish(_event(request_id, created, report))
     delivery_store.add_history(
         request_id,

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from shared import delivery_store, twilio_gateway
+from shared import delivery_recorder, delivery_store, twilio_gateway
 from shared.failure_classes import ClassifiedError, FailureClass
 from shared.process_state import reset_process_state
 from shared.send_pipeline import ClaimInProgressError
@@ -300,6 +300,32 @@ def test_an_id_with_a_trailing_newline_is_rejected_under_the_message_id(app: Any
     (event,) = app.events()
     assert (event["id"], event["status"]) == ("m-nl", "rejected")
     assert "id" in event["detail"]["reason"]
+
+
+def test_a_rejection_whose_event_failed_is_published_by_the_retry(
+    app: Any, rid: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_publish = delivery_recorder.publish
+    published: list[Any] = []
+
+    def hiccup_once(event: Any) -> None:
+        published.append(event)
+        if len(published) == 1:
+            raise ConnectionError("queue hiccup")
+        real_publish(event)
+
+    monkeypatch.setattr(delivery_recorder, "publish", hiccup_once)
+    bad = {"id": rid, "to": "not a number", "body": "x"}
+    with pytest.raises(ConnectionError):
+        app.send_sms(bad, message_id="m-1")
+    assert delivery_store.get_state(rid).status == "rejected"
+    assert app.events() == []
+    app.send_sms(bad, message_id="m-1", dequeue=2)
+    (event,) = app.events()
+    assert (event["id"], event["status"], event["sequence"]) == (rid, "rejected", 1)
+    assert _history_keys(rid) == {"local-0-rejected"}
+    app.send_sms(bad, message_id="m-1", dequeue=3)  # done now: nothing more
+    assert len(app.events()) == 1
 
 
 def test_a_lone_surrogate_is_rejected_as_bad_input(app: Any, rid: str) -> None:
