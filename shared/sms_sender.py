@@ -63,10 +63,15 @@ class SmsSender:
         )
 
     def find(self, request: SmsRequest, since: datetime) -> list[TwilioResource]:
-        """Messages to the same number with the same body, created since `since`."""
+        """Messages to the same number with the same body and number of media, created since
+        `since`."""
         from_, _ = self._sender(request)
         return twilio_gateway.find_messages(
-            to=request.to, from_=from_, body=request.body, since=since
+            to=request.to,
+            from_=from_,
+            body=request.body,
+            media_count=len(request.media_urls or []),
+            since=since,
         )
 
 

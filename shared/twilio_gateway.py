@@ -29,6 +29,8 @@ CALL_PROGRESS_EVENTS = ["initiated", "ringing", "answered", "completed"]
 TWILIO_HTTP_LOGGER = "twilio.http_client"
 # Twilio's List endpoints return newest first; a reconcile looks at this many candidates.
 RECONCILE_PAGE = 50
+# Reconcile reads at most this many Messages/Calls (newest first, RECONCILE_PAGE per request).
+RECONCILE_LIMIT = 500
 
 
 class TwilioRequestError(ClassifiedError):
@@ -193,27 +195,45 @@ def _created_since(instance: Any, since: datetime) -> bool:
 
 
 def find_messages(
-    *, to: str, from_: str | None, body: str | None, since: datetime
+    *, to: str, from_: str | None, body: str | None, media_count: int, since: datetime
 ) -> list[TwilioResource]:
-    """Messages an earlier attempt may have created: same To, From and body, created since
-    `since`; oldest first."""
-    filters: dict[str, Any] = {"to": to, "limit": RECONCILE_PAGE}
+    """Messages an earlier attempt may have created: same To, From, body (empty when None) and
+    number of media, created since `since`; oldest first.
+
+    Filtered by creation time here, not with `DateSent>`: a message still queued (or scheduled)
+    has no DateSent yet, and it is exactly what a reconcile must find.
+    """
+    filters: dict[str, Any] = {"to": to, "limit": RECONCILE_LIMIT, "page_size": RECONCILE_PAGE}
     if from_ is not None:
         filters["from_"] = from_
     with _translated_errors("list messages"):
-        candidates = get_client().messages.list(**filters)
+        candidates = list(get_client().messages.stream(**filters))
     matches = [
         m
         for m in candidates
-        if _created_since(m, since) and (body is None or (m.body or "") == body)
+        if _created_since(m, since)
+        and (m.body or "") == (body or "")
+        and _media_count(m) == media_count
     ]
     return [_resource(m) for m in sorted(matches, key=lambda m: m.date_created)]
 
 
+def _media_count(instance: Any) -> int:
+    try:
+        return int(instance.num_media or 0)
+    except ValueError:
+        return -1  # unreadable: matches no request
+
+
 def find_calls(*, to: str, from_: str, since: datetime) -> list[TwilioResource]:
     """Calls an earlier attempt may have created: same To and From, created since `since`;
-    oldest first."""
+    oldest first. Filtered by creation time here, not with `StartTime>`: a call that is still
+    queued or ringing (or never answered) has no StartTime."""
     with _translated_errors("list calls"):
-        candidates = get_client().calls.list(to=to, from_=from_, limit=RECONCILE_PAGE)
+        candidates = list(
+            get_client().calls.stream(
+                to=to, from_=from_, limit=RECONCILE_LIMIT, page_size=RECONCILE_PAGE
+            )
+        )
     matches = [c for c in candidates if _created_since(c, since)]
     return [_resource(c) for c in sorted(matches, key=lambda c: c.date_created)]

@@ -1,0 +1,91 @@
+"""Reconcile adopts only a Message that matches the request: body, media count, and it pages."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from shared import delivery_store, twilio_gateway
+from shared.failure_classes import ClassifiedError
+
+SENDER = "+15005550006"  # the app fixture's TWILIO_FROM_NUMBER
+
+
+def _recipient() -> str:
+    # The emulator is shared by the session: a number of this test's own.
+    return f"+1555777{random.randrange(10_000):04d}"
+
+
+def _unrecorded_message(to: str, body: str | None, media: list[str] | None, rid: str) -> str:
+    """A Message no delivery recorded (as if an attempt created it and died)."""
+    return twilio_gateway.send_message(
+        to=to,
+        from_=SENDER,
+        messaging_service_sid=None,
+        body=body,
+        media_urls=media,
+        status_callback=f"http://127.0.0.1:9/api/status_callback?rid={rid}&channel=sms",
+        send_at=None,
+        validity_period=None,
+    ).sid
+
+
+def _fail_then_retry(app: Any, request: dict[str, Any]) -> None:
+    """Attempt 1 fails ambiguously (a 500 before Twilio stored anything); attempt 2 reconciles."""
+    app.emulator("/_emulator/faults", {"error_500": {"rate": 1, "count": 1}})
+    with pytest.raises(ClassifiedError):
+        app.send_sms(request, message_id="m-1")
+    app.send_sms(request, message_id="m-1", dequeue=2)
+
+
+def test_a_media_only_request_does_not_adopt_a_text_message(app: Any, rid: str) -> None:
+    to = _recipient()
+    other = _unrecorded_message(to, "an unrelated text", None, "someone-else")
+    _fail_then_retry(app, {"id": rid, "to": to, "media_urls": ["https://cdn.example.com/a.png"]})
+    (message,) = app.messages_for(rid)
+    state = delivery_store.get_state(rid)
+    assert state.twilio_sid == message["sid"] != other
+
+
+def test_a_message_with_other_media_is_not_adopted(app: Any, rid: str) -> None:
+    to = _recipient()
+    other = _unrecorded_message(to, f"hello {rid}", None, "someone-else")
+    request = {
+        "id": rid,
+        "to": to,
+        "body": f"hello {rid}",
+        "media_urls": ["https://cdn.example.com/a.png"],
+    }
+    _fail_then_retry(app, request)
+    (message,) = app.messages_for(rid)
+    assert delivery_store.get_state(rid).twilio_sid == message["sid"] != other
+
+
+def test_reconcile_pages_past_newer_messages(app: Any, rid: str) -> None:
+    to = _recipient()
+    request = {"id": rid, "to": to, "body": f"code for {rid}"}
+    earlier = delivery_store.now() - timedelta(minutes=1)
+    delivery_store.create_state(
+        rid,
+        {
+            "channel": "sms",
+            "status": "sending",
+            "status_source": "local",
+            "attempts": 1,
+            "created_at": earlier,
+            "claimed_at": earlier,
+            "claimed_by": "m-1",
+            "claimed_dequeue_count": 1,
+            "failure_class": "ambiguous",
+        },
+    )
+    created = _unrecorded_message(to, request["body"], None, rid)  # attempt 1 did send
+    newer = twilio_gateway.RECONCILE_PAGE + 5
+    for n in range(newer):
+        _unrecorded_message(to, f"other {n}", None, f"{rid}-other")
+    app.send_sms(request, message_id="m-1", dequeue=2)
+    assert [m["sid"] for m in app.messages_for(rid)] == [created]
+    assert delivery_store.get_state(rid).twilio_sid == created
