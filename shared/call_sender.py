@@ -11,7 +11,7 @@ from shared import twilio_gateway
 from shared.callback_urls import status_callback_url
 from shared.contracts import CallRequest
 from shared.delivery_store import StateChange
-from shared.failure_classes import ClassifiedError, FailureClass
+from shared.failure_classes import ClassifiedError, FailureClass, SettingsValue
 from shared.settings import get_settings
 from shared.twilio_gateway import TwilioResource
 from shared.twiml_render import twiml_voice_url
@@ -50,6 +50,11 @@ class CallSender:
         """Create the Call: a script is served by `twiml_voice`, TwiML/URL are passed on."""
         base = get_settings().public_base_url
         url = twiml_voice_url(base, request.id) if request.script is not None else request.url
+        from_settings = {SettingsValue.STATUS_CALLBACK}
+        if request.script is not None:
+            from_settings.add(SettingsValue.URL)
+        if request.from_ is None:
+            from_settings.add(SettingsValue.FROM)
         return twilio_gateway.create_call(
             to=request.to,
             from_=self._from(request),
@@ -59,6 +64,7 @@ class CallSender:
             timeout=request.timeout,
             machine_detection=request.machine_detection,
             record=request.record,
+            from_settings=frozenset(from_settings),
         )
 
     def find(self, request: CallRequest, since: datetime) -> list[TwilioResource]:

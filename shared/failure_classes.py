@@ -17,32 +17,57 @@ class FailureClass(StrEnum):
     AMBIGUOUS = "ambiguous"  # raise; the request may have reached Twilio: reconcile first
 
 
-# Twilio error codes, checked before the HTTP status.
-TWILIO_CODE_CLASSES: dict[int, FailureClass] = {
-    20003: FailureClass.CONFIGURATION,  # authentication failed
-    20008: FailureClass.CONFIGURATION,  # test credentials on an unsupported resource
-    20404: FailureClass.CONFIGURATION,  # wrong account or resource
-    21210: FailureClass.CONFIGURATION,  # caller id (From) not verified for calls
-    21212: FailureClass.CONFIGURATION,  # invalid From: the sender is not ours
-    21211: FailureClass.PERMANENT,  # invalid To
-    21214: FailureClass.PERMANENT,  # To cannot be reached (calls)
-    21215: FailureClass.PERMANENT,  # geo permission does not allow the call
-    21216: FailureClass.PERMANENT,  # To is on Twilio's block list
-    21217: FailureClass.PERMANENT,  # To does not look valid (calls)
-    21408: FailureClass.PERMANENT,  # no SMS permission for the To region
-    21602: FailureClass.PERMANENT,  # body required
-    21606: FailureClass.PERMANENT,  # From cannot message this destination
-    21608: FailureClass.PERMANENT,  # trial account: To not verified
-    21610: FailureClass.PERMANENT,  # recipient opted out (STOP): also flagged
-    21612: FailureClass.PERMANENT,  # To not reachable by SMS
-    21614: FailureClass.PERMANENT,  # To is not a mobile number
-    21617: FailureClass.PERMANENT,  # body longer than 1600 characters
-    21620: FailureClass.PERMANENT,  # invalid media URL
-    21623: FailureClass.PERMANENT,  # too many media URLs
-    20429: FailureClass.TRANSIENT,  # too many concurrent requests: never processed
-    21611: FailureClass.TRANSIENT,  # sender's queue full: try later
-    20500: FailureClass.AMBIGUOUS,  # internal error: a POST may have been processed
-    20503: FailureClass.AMBIGUOUS,  # service unavailable: same caveat
+class SettingsValue(StrEnum):
+    """A Twilio request parameter the app may fill in from its settings (not from the request)."""
+
+    FROM = "From"  # TWILIO_FROM_NUMBER
+    MESSAGING_SERVICE = "MessagingServiceSid"  # TWILIO_MESSAGING_SERVICE_SID
+    STATUS_CALLBACK = "StatusCallback"  # PUBLIC_BASE_URL
+    URL = "Url"  # PUBLIC_BASE_URL (the TwiML URL of a script call)
+
+
+_P, _C, _T, _A = (
+    FailureClass.PERMANENT,
+    FailureClass.CONFIGURATION,
+    FailureClass.TRANSIENT,
+    FailureClass.AMBIGUOUS,
+)
+
+# Twilio error codes, checked before the HTTP status: code → (class, the parameter it blames).
+# When the blamed parameter came from the settings, every request fails the same way until the
+# setting is fixed: `configuration` (retried, then `-poison`, replayable), whatever the class.
+TWILIO_CODES: dict[int, tuple[FailureClass, SettingsValue | None]] = {
+    20003: (_C, None),  # authentication failed
+    20008: (_C, None),  # test credentials on an unsupported resource
+    20404: (_C, None),  # wrong account or resource
+    21205: (_P, SettingsValue.URL),  # Url is not a valid URL
+    21210: (_C, None),  # caller id (From) not verified for calls
+    21212: (_C, None),  # invalid From: the sender is not ours
+    21211: (_P, None),  # invalid To
+    21214: (_P, None),  # To cannot be reached (calls)
+    21215: (_P, None),  # geo permission does not allow the call
+    21216: (_P, None),  # To is on Twilio's block list
+    21217: (_P, None),  # To does not look valid (calls)
+    21408: (_P, None),  # no SMS permission for the To region
+    21602: (_P, None),  # body required
+    21606: (_P, SettingsValue.FROM),  # From is not ours or cannot message this destination
+    21608: (_P, None),  # trial account: To not verified
+    21609: (_P, SettingsValue.STATUS_CALLBACK),  # invalid StatusCallback URL
+    21610: (_P, None),  # recipient opted out (STOP): also flagged
+    21612: (_P, None),  # To not reachable by SMS
+    21614: (_P, None),  # To is not a mobile number
+    21617: (_P, None),  # body longer than 1600 characters
+    21620: (_P, None),  # invalid media URL
+    21623: (_P, None),  # too many media URLs
+    21701: (_P, SettingsValue.MESSAGING_SERVICE),  # Messaging Service does not exist
+    21702: (_P, SettingsValue.MESSAGING_SERVICE),  # Messaging Service not available
+    21703: (_P, SettingsValue.MESSAGING_SERVICE),  # Messaging Service has no number for To
+    21704: (_P, SettingsValue.MESSAGING_SERVICE),  # Messaging Service has no phone numbers
+    21705: (_P, SettingsValue.MESSAGING_SERVICE),  # invalid Messaging Service SID
+    20429: (_T, None),  # too many concurrent requests: never processed
+    21611: (_T, None),  # sender's queue full: try later
+    20500: (_A, None),  # internal error: a POST may have been processed
+    20503: (_A, None),  # service unavailable: same caveat
 }
 
 OPTED_OUT_CODE = 21610
@@ -69,10 +94,16 @@ class ClassifiedError(Exception):
         self.http_status = http_status
 
 
-def classify(code: int | None, http_status: int | None) -> FailureClass:
-    """The failure class of a Twilio error response (code first, then HTTP status)."""
-    if code is not None and code in TWILIO_CODE_CLASSES:
-        return TWILIO_CODE_CLASSES[code]
+def classify(
+    code: int | None,
+    http_status: int | None,
+    from_settings: frozenset[SettingsValue] = frozenset(),
+) -> FailureClass:
+    """The failure class of a Twilio error response (code first, then HTTP status);
+    `from_settings`: the parameters of the failed request the app took from its settings."""
+    if code is not None and code in TWILIO_CODES:
+        failure_class, blamed = TWILIO_CODES[code]
+        return FailureClass.CONFIGURATION if blamed in from_settings else failure_class
     if http_status is None:
         return FailureClass.AMBIGUOUS
     if http_status in (401, 403, 404):

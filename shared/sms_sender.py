@@ -11,7 +11,7 @@ from shared import twilio_gateway
 from shared.callback_urls import status_callback_url
 from shared.contracts import SmsRequest
 from shared.delivery_store import StateChange
-from shared.failure_classes import ClassifiedError, FailureClass
+from shared.failure_classes import ClassifiedError, FailureClass, SettingsValue
 from shared.send_pipeline import BadInputError
 from shared.settings import get_settings
 from shared.twilio_gateway import TwilioResource
@@ -51,6 +51,10 @@ class SmsSender:
     def send(self, request: SmsRequest) -> TwilioResource:
         """Create the Message, with the status callback carrying the request id."""
         from_, service = self._sender(request)
+        chosen_by_request = request.from_ is not None or request.messaging_service_sid is not None
+        from_settings = {SettingsValue.STATUS_CALLBACK}
+        if not chosen_by_request:
+            from_settings |= {SettingsValue.FROM, SettingsValue.MESSAGING_SERVICE}
         return twilio_gateway.send_message(
             to=request.to,
             from_=from_,
@@ -60,6 +64,7 @@ class SmsSender:
             status_callback=status_callback_url(get_settings().public_base_url, request.id, "sms"),
             send_at=request.send_at,
             validity_period=request.validity_period,
+            from_settings=frozenset(from_settings),
         )
 
     def find(self, request: SmsRequest, since: datetime) -> list[TwilioResource]:

@@ -21,7 +21,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 from urllib3.exceptions import ConnectTimeoutError
 
-from shared.failure_classes import ClassifiedError, FailureClass, classify
+from shared.failure_classes import ClassifiedError, FailureClass, SettingsValue, classify
 from shared.settings import get_settings
 
 CALL_PROGRESS_EVENTS = ["initiated", "ringing", "answered", "completed"]
@@ -68,7 +68,9 @@ def get_client() -> Any:
 
 
 @contextmanager
-def _translated_errors(what: str) -> Iterator[None]:
+def _translated_errors(
+    what: str, from_settings: frozenset[SettingsValue] = frozenset()
+) -> Iterator[None]:
     """Turn twilio/requests exceptions into `TwilioRequestError` with its failure class.
 
     The original exception is not chained (`from None`): its text carries phone numbers (Twilio's
@@ -82,13 +84,13 @@ def _translated_errors(what: str) -> Iterator[None]:
         status = exc.status if isinstance(exc.status, int) else None
         detail = getattr(exc, "msg", None) or getattr(exc, "detail", None) or str(exc)
         raise TwilioRequestError(
-            classify(code, status), f"{what}: {detail}", code, status
+            classify(code, status, from_settings), f"{what}: {detail}", code, status
         ) from None
     except TwilioException as exc:
         # List pages fail with a bare TwilioException carrying the HTTP response.
         status, code = _response_status_and_code(exc.args[1] if len(exc.args) > 1 else None)
         raise TwilioRequestError(
-            classify(code, status), f"{what}: {exc.args[0]}", code, status
+            classify(code, status, from_settings), f"{what}: {exc.args[0]}", code, status
         ) from None
     except requests.exceptions.RequestException as exc:
         if _never_connected(exc):
@@ -139,8 +141,10 @@ def send_message(
     status_callback: str,
     send_at: datetime | None,
     validity_period: int | None,
+    from_settings: frozenset[SettingsValue] = frozenset(),
 ) -> TwilioResource:
-    """Create a Message (POST Messages.json)."""
+    """Create a Message (POST Messages.json); `from_settings`: the parameters taken from the
+    settings (an error blaming one of them is a configuration error)."""
     kwargs: dict[str, Any] = {"to": to, "status_callback": status_callback}
     optional = {
         "from_": from_,
@@ -153,7 +157,7 @@ def send_message(
     if send_at is not None:
         kwargs["send_at"] = send_at
         kwargs["schedule_type"] = "fixed"
-    with _translated_errors("create message"):
+    with _translated_errors("create message", from_settings):
         return _resource(get_client().messages.create(**kwargs))
 
 
@@ -167,8 +171,10 @@ def create_call(
     timeout: int | None,
     machine_detection: str | None,
     record: bool | None,
+    from_settings: frozenset[SettingsValue] = frozenset(),
 ) -> TwilioResource:
-    """Create a Call (POST Calls.json) that fetches `url` or runs `twiml`."""
+    """Create a Call (POST Calls.json) that fetches `url` or runs `twiml`; `from_settings` as
+    for `send_message`."""
     kwargs: dict[str, Any] = {
         "to": to,
         "from_": from_,
@@ -185,7 +191,7 @@ def create_call(
         "record": record,
     }
     kwargs.update({key: value for key, value in optional.items() if value is not None})
-    with _translated_errors("create call"):
+    with _translated_errors("create call", from_settings):
         return _resource(get_client().calls.create(**kwargs))
 
 

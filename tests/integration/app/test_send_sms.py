@@ -107,6 +107,34 @@ def test_configuration_error_raises_and_last_attempt_gives_up(app: Any, rid: str
     assert event["detail"]["reason"] == "gave up after 5 attempts"
 
 
+def test_a_sender_from_the_settings_that_is_not_ours_is_a_configuration_error(
+    app: Any, rid: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TWILIO_FROM_NUMBER", "+15005550007")  # emulator: 21606
+    reset_process_state()
+    with pytest.raises(ClassifiedError) as caught:
+        app.send_sms(_sms(rid))
+    assert (caught.value.failure_class, caught.value.code) == (FailureClass.CONFIGURATION, 21606)
+    state = delivery_store.get_state(rid)
+    assert (state.status, state.failure_class) == ("sending", "configuration")
+    # The same code for a sender the request chose is the request's problem: failed for good.
+    other = f"{rid}-own"
+    app.send_sms({**_sms(other), "from": "+15005550007"})
+    state = delivery_store.get_state(other)
+    assert (state.status, state.error_code, state.failure_class) == ("failed", 21606, "permanent")
+
+
+def test_a_bad_public_base_url_is_a_configuration_error(
+    app: Any, rid: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PUBLIC_BASE_URL", "http://bad_host.example")  # emulator: 21609
+    reset_process_state()
+    with pytest.raises(ClassifiedError) as caught:
+        app.send_sms(_sms(rid))
+    assert (caught.value.failure_class, caught.value.code) == (FailureClass.CONFIGURATION, 21609)
+    assert delivery_store.get_state(rid).status == "sending"
+
+
 def test_bad_credentials_are_a_configuration_error(
     app: Any, rid: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.failure_classes import FailureClass, classify
+from shared.failure_classes import FailureClass, SettingsValue, classify
 
 
 @pytest.mark.parametrize(
@@ -28,3 +28,25 @@ from shared.failure_classes import FailureClass, classify
 )
 def test_classify(code: int | None, status: int | None, expected: FailureClass) -> None:
     assert classify(code, status) == expected
+
+
+@pytest.mark.parametrize(
+    ("code", "from_settings", "expected"),
+    [
+        (21606, {SettingsValue.FROM}, FailureClass.CONFIGURATION),
+        (21606, set(), FailureClass.PERMANENT),
+        (21606, {SettingsValue.MESSAGING_SERVICE}, FailureClass.PERMANENT),
+        (21609, {SettingsValue.STATUS_CALLBACK}, FailureClass.CONFIGURATION),
+        (21205, {SettingsValue.URL}, FailureClass.CONFIGURATION),
+        (21205, set(), FailureClass.PERMANENT),
+        (21705, {SettingsValue.MESSAGING_SERVICE}, FailureClass.CONFIGURATION),
+        (21701, {SettingsValue.MESSAGING_SERVICE}, FailureClass.CONFIGURATION),
+        (21703, {SettingsValue.FROM}, FailureClass.PERMANENT),
+        (21211, set(SettingsValue), FailureClass.PERMANENT),
+        (20429, set(SettingsValue), FailureClass.TRANSIENT),
+    ],
+)
+def test_an_error_blaming_a_value_from_the_settings_is_configuration(
+    code: int, from_settings: set[SettingsValue], expected: FailureClass
+) -> None:
+    assert classify(code, 400, frozenset(from_settings)) == expected
