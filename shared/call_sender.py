@@ -12,9 +12,10 @@ from shared.callback_urls import status_callback_url
 from shared.contracts import CallRequest
 from shared.delivery_store import StateChange
 from shared.failure_classes import ClassifiedError, FailureClass, SettingsValue
+from shared.send_pipeline import BadInputError
 from shared.settings import get_settings
 from shared.twilio_gateway import TwilioResource
-from shared.twiml_render import twiml_voice_url
+from shared.twiml_render import MAX_TWIML_BYTES, largest_document_bytes, twiml_voice_url
 
 
 class CallSender:
@@ -24,7 +25,21 @@ class CallSender:
     model: type[BaseModel] = CallRequest
 
     def check(self, request: CallRequest) -> None:
-        """Everything is checked by the model."""
+        """A script must render as TwiML Twilio accepts (the size depends on the app's URLs)."""
+        if request.script is None:
+            return
+        base = get_settings().public_base_url
+        size = largest_document_bytes(
+            request.script,
+            lambda step: twiml_voice_url(base, request.id, step),
+            voice=request.voice,
+            language=request.language,
+        )
+        if size > MAX_TWIML_BYTES:
+            raise BadInputError(
+                f"script renders a TwiML document of {size} bytes; Twilio takes at most "
+                f"{MAX_TWIML_BYTES}"
+            )
 
     def state_properties(self, request: CallRequest) -> StateChange:
         """A script call keeps its script (and default voice/language) for `twiml_voice`."""

@@ -42,6 +42,8 @@ from shared.contracts import (
 )
 
 TWIML_VOICE_PATH = "/api/twiml_voice"
+# Twilio refuses TwiML documents over 64 KB (counted here as UTF-8 bytes, 1 KB = 1000).
+MAX_TWIML_BYTES = 64_000
 UNKNOWN_REQUEST_TEXT = "Sorry, we could not find the message for this call. Goodbye."
 
 # XML 1.0 Char: tab, newline, carriage return and U+0020..U+D7FF, U+E000..U+FFFD, U+10000..
@@ -89,6 +91,26 @@ def render_script(
         if not _add_step(response, steps[index], continue_url(index + 1), voice, language):
             break
     return str(response)
+
+
+def largest_document_bytes(
+    steps: Sequence[ScriptStep],
+    continue_url: ContinueUrl,
+    *,
+    voice: str | None = None,
+    language: str | None = None,
+) -> int:
+    """UTF-8 size of the largest document `steps` is served as: from step 0, and from after
+    each waiting step (the only places a continuation URL points to)."""
+    starts = [0] + [
+        index + 1
+        for index, step in enumerate(steps)
+        if isinstance(step, GatherStep | RecordStep) and index + 1 < len(steps)
+    ]
+    return max(
+        len(render_script(steps, start, continue_url, voice=voice, language=language).encode())
+        for start in starts
+    )
 
 
 def render_message_twimlet(

@@ -92,3 +92,24 @@ def test_machine_detection_reaches_the_events(app: Any, rid: str) -> None:
     assert all(e["metadata"] == {"campaign": "c-9"} for e in events)
     (call,) = app.calls_for(rid)
     assert call["machine_detection"] == "Enable"
+
+
+def test_a_script_whose_twiml_exceeds_64_kb_is_rejected(app: Any, rid: str) -> None:
+    # 28000 characters of JSON, but every `<` becomes `&lt;`: about 112 KB of TwiML.
+    script = [{"type": "say", "text": "<" * 4000} for _ in range(7)]
+    app.send_call({"id": rid, "to": _number(rid), "script": script})  # no exception: no retry
+    state = delivery_store.get_state(rid)
+    assert (state.status, state.failure_class) == ("rejected", "bad_input")
+    (event,) = app.events()
+    assert "TwiML document of" in event["detail"]["reason"]
+    assert app.calls_for(rid) == []
+
+
+def test_a_script_split_by_gathers_fits_in_its_documents(app: Any, rid: str) -> None:
+    # The same text, with a gather after every say: each document holds one say (16 KB).
+    script: list[dict[str, Any]] = []
+    for _ in range(7):
+        script += [{"type": "say", "text": "<" * 4000}, {"type": "gather", "num_digits": 1}]
+    app.send_call({"id": rid, "to": _number(rid), "script": script[:-1]})
+    assert delivery_store.get_state(rid).status != "rejected"
+    assert len(app.calls_for(rid)) == 1
