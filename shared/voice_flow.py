@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 
 from pydantic import JsonValue, TypeAdapter, ValidationError
@@ -10,6 +11,7 @@ from pydantic import JsonValue, TypeAdapter, ValidationError
 from shared import delivery_store
 from shared.contracts import ScriptStep
 from shared.delivery_recorder import Report, record
+from shared.log_safety import mask_numbers_in
 from shared.settings import get_settings
 from shared.twiml_render import (
     render_message_twimlet,
@@ -32,20 +34,34 @@ def voice_twiml(
 
     Without `rid`: the twimlet form (`?Message=…&Message[1]=…`). With `rid`: the request's script
     from `step` (default 0); Gather digits (or a recording) posted with the request are recorded
-    on the delivery first. An unknown `rid`, a bad step or a missing script get an apology.
+    on the delivery first, and a failure to record them does not stop the script. Only a script
+    that cannot be loaded (unknown `rid`, no script, a bad step, storage down) gets the apology;
+    for a known delivery that is recorded as news of it (history row and event).
     """
     if not rid:
         return render_message_twimlet(query)
-    state = delivery_store.get_state(rid)
-    program = state.program if state is not None else None
+    try:
+        state = delivery_store.get_state(rid)
+    except Exception as exc:
+        logger.error("twiml_voice could not read rid=%s: apology: %s", rid, _masked(exc))
+        return render_unknown_request()
+    if state is None:
+        logger.warning("twiml_voice for unknown rid=%s: apology", rid)
+        return render_unknown_request()
+    program = state.program
     try:
         start = int(step) if step else 0
         steps = _SCRIPT.validate_python(program.get("script") if program else None)
     except (ValueError, ValidationError):
-        logger.warning("no script for twiml_voice rid=%s step=%s: apology", rid, step)
-        return render_unknown_request()
+        return _apologise(rid, step, form, "no script for this step")
     if start > 0 and (form.get("Digits") or form.get("RecordingUrl")):
-        _record_answer(rid, start, form)
+        try:
+            _record_answer(rid, start, form)
+        except Exception as exc:
+            # The caller is still on the line: the rest of the script matters more.
+            logger.error(
+                "could not record the answer rid=%s step=%s: %s", rid, start - 1, _masked(exc)
+            )
     voice, language = _text(program, "voice"), _text(program, "language")
     base = get_settings().public_base_url
     try:
@@ -53,8 +69,35 @@ def voice_twiml(
             steps, start, lambda i: twiml_voice_url(base, rid, i), voice=voice, language=language
         )
     except ValueError:
-        logger.warning("twiml_voice rid=%s asked for step %s beyond the script", rid, start)
-        return render_unknown_request()
+        return _apologise(rid, step, form, f"step {start} is beyond the script")
+
+
+def _masked(exc: Exception) -> str:
+    return mask_numbers_in(f"{type(exc).__name__}: {exc}")
+
+
+def _apologise(rid: str, step: str | None, form: Mapping[str, str], reason: str) -> str:
+    """The apology for a known delivery whose script cannot be served, recorded as its news."""
+    logger.warning("twiml_voice rid=%s step=%s: %s: apology", rid, step, reason)
+    call_sid = form.get("CallSid") or "nosid"
+    # `step` comes from the URL: only digits may go into the history row's key.
+    key_step = "0" if not step else step if re.fullmatch(r"[0-9]{1,9}", step) else "bad"
+    detail: dict[str, JsonValue] = {"reason": f"apology served: {reason}", "step": step}
+    try:
+        record(
+            rid,
+            Report(
+                key=f"apology-{key_step}-{call_sid}",
+                status=form.get("CallStatus") or "in-progress",
+                source="twilio",
+                twilio_sid=form.get("CallSid"),
+                detail=detail,
+                news=True,
+            ),
+        )
+    except Exception as exc:
+        logger.error("could not record the apology rid=%s: %s", rid, _masked(exc))
+    return render_unknown_request()
 
 
 def _text(program: Mapping[str, JsonValue] | None, name: str) -> str | None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
+import pytest
 from twilio.request_validator import RequestValidator
 
 import status_callback
 import twiml_voice
-from shared import delivery_store
+from shared import delivery_store, voice_flow
 
 AUTH_TOKEN = "unit-test-auth-token"  # the conftest's TWILIO_AUTH_TOKEN
 CALLBACK = "https://app.example.test/api/status_callback?rid=r-1&channel=sms"
@@ -119,3 +120,55 @@ def test_http_public_base_url_with_a_port(app_env: Any, configure: Any, signed: 
     assert status_callback.main(signed("POST", public, SENT)).status_code == 204
     https = public.replace("http://", "https://")
     assert status_callback.main(signed("POST", https, SENT, worker_url=public)).status_code == 403
+
+
+SCRIPT = [
+    {"type": "say", "text": "Press a key."},
+    {"type": "gather", "num_digits": 1},
+    {"type": "say", "text": "Thank you."},
+]
+TWIML_URL = "https://app.example.test/api/twiml_voice?rid=c-1"
+ANSWER = {"CallSid": "CA" + "1" * 32, "CallStatus": "in-progress", "Digits": "1"}
+
+
+def _claim_call(rid: str, program: dict[str, Any] | None) -> None:
+    created = delivery_store.create_state(
+        rid,
+        {
+            "channel": "call",
+            "status": "in-progress",
+            "status_source": "twilio",
+            "twilio_sid": ANSWER["CallSid"],
+            "event_count": 1,
+            "program": program,
+        },
+    )
+    assert created is not None
+
+
+def test_a_failure_to_record_digits_still_serves_the_script(
+    app_env: Any, signed: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    _claim_call("c-1", {"script": SCRIPT})
+
+    def table_down(*args: Any, **kwargs: Any) -> Any:
+        raise ConnectionError("table unreachable for +15551234567")
+
+    monkeypatch.setattr(voice_flow, "record", table_down)
+    root = _xml(twiml_voice.main(signed("POST", f"{TWIML_URL}&step=2", ANSWER)))
+    assert [(child.tag, child.text) for child in root] == [("Say", "Thank you.")]
+    assert any("could not record the answer" in r.getMessage() for r in caplog.records)
+    assert not any("5551234567" in r.getMessage() for r in caplog.records)
+
+
+def test_a_script_that_cannot_be_served_is_recorded_with_the_apology(
+    app_env: Any, signed: Any, read_events: Any
+) -> None:
+    _claim_call("c-1", None)  # a call without a stored script
+    root = _xml(twiml_voice.main(signed("POST", TWIML_URL, ANSWER)))
+    assert [child.tag for child in root] == ["Say", "Hangup"]
+    (event,) = read_events()
+    assert (event["id"], event["status"]) == ("c-1", "in-progress")
+    assert event["detail"]["reason"].startswith("apology served")
+    rows = [row["RowKey"] for row in delivery_store.list_history("c-1")]
+    assert rows == [f"h-apology-0-{ANSWER['CallSid']}"]
