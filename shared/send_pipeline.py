@@ -295,10 +295,11 @@ def _reconcile[R: Request](
 
 
 def _parse[R: Request](sender: Sender[R], delivery: QueueDelivery) -> R | SendOutcome:
-    raw = delivery.body.decode("utf-8", errors="replace")
+    # A UTF-8 byte order mark (some editors and PowerShell write one) is not part of the JSON.
+    raw = delivery.body.decode("utf-8-sig", errors="replace")
     payload: object = None
     try:
-        payload = json.loads(delivery.body.decode("utf-8"))
+        payload = json.loads(delivery.body.decode("utf-8-sig"))
         if not isinstance(payload, dict):
             raise BadInputError("the message is not a JSON object")
         # No id: the queue message id stands in (stable across redeliveries of this message).

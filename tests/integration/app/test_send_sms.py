@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from azure.functions.queue import QueueMessage
 
+import send_sms
 from shared import delivery_recorder, delivery_store, twilio_gateway
 from shared.failure_classes import ClassifiedError, FailureClass
 from shared.process_state import reset_process_state
@@ -314,6 +317,13 @@ def test_an_unexpected_error_on_the_last_attempt_records_gave_up(
     assert event["status"] == "failed"
     assert event["detail"]["reason"] == "gave up after 5 attempts"
     assert "table unreachable" in (event["error_message"] or "")
+
+
+def test_a_request_with_a_utf8_byte_order_mark_is_sent(app: Any, rid: str) -> None:
+    body = b"\xef\xbb\xbf" + json.dumps(_sms(rid)).encode()
+    send_sms.main(QueueMessage(id="m-bom", body=body, dequeue_count=1))
+    assert delivery_store.get_state(rid).status != "rejected"
+    assert len(app.messages_for(rid)) == 1
 
 
 def test_an_id_with_a_trailing_newline_is_rejected_under_the_message_id(app: Any) -> None:
