@@ -17,6 +17,28 @@ _KEY_SID = re.compile(r"^SK[0-9a-fA-F]{32}$")
 _SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
 
 
+# Never echoed in an error: secrets, and the SIDs a secret is easily pasted into by mistake.
+_HIDDEN_SETTINGS = frozenset(
+    {
+        "AzureWebJobsStorage",
+        "TWILIO_AUTH_TOKEN",
+        "TWILIO_API_KEY_SECRET",
+        "TWILIO_ACCOUNT_SID",
+        "TWILIO_API_KEY_SID",
+    }
+)
+
+
+def _shown(name: str, value: str) -> str:
+    """How an error shows the bad `value` of setting `name`: hidden for secrets, and for a URL
+    with user info, a query or a fragment (passwords, function keys `?code=`)."""
+    if name in _HIDDEN_SETTINGS:
+        return f"a value of {len(value)} characters (not shown)"
+    if name.endswith("_URL") and any(mark in value for mark in "@?#"):
+        return "a URL with user info, a query or a fragment (not shown)"
+    return repr(value)
+
+
 class SettingsError(RuntimeError):
     """A setting is missing or malformed; the message names it."""
 
@@ -55,7 +77,7 @@ def _required(env: Mapping[str, str], name: str) -> str:
 
 def _check(value: str, name: str, pattern: re.Pattern[str], what: str) -> str:
     if not pattern.fullmatch(value):
-        raise SettingsError(f"setting {name} must be {what}, got {value!r}")
+        raise SettingsError(f"setting {name} must be {what}, got {_shown(name, value)}")
     return value
 
 
@@ -70,7 +92,8 @@ def _base_url(value: str, name: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
         raise SettingsError(
-            f"setting {name} must be an absolute http(s) URL without query, got {value!r}"
+            f"setting {name} must be an absolute http(s) URL without query, "
+            f"got {_shown(name, value)}"
         )
     return value.rstrip("/")
 
@@ -81,9 +104,13 @@ def _timeout(value: str | None, name: str, default: float) -> float:
     try:
         seconds = float(value)
     except ValueError:
-        raise SettingsError(f"setting {name} must be a number of seconds, got {value!r}") from None
+        raise SettingsError(
+            f"setting {name} must be a number of seconds, got {_shown(name, value)}"
+        ) from None
     if not 0 < seconds <= 300:
-        raise SettingsError(f"setting {name} must be between 0 and 300 seconds, got {value!r}")
+        raise SettingsError(
+            f"setting {name} must be between 0 and 300 seconds, got {_shown(name, value)}"
+        )
     return seconds
 
 

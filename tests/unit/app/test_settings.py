@@ -72,3 +72,24 @@ def test_settings_are_cached_until_reset(clean_env: pytest.MonkeyPatch) -> None:
     assert get_settings() is first
     reset_process_state()
     assert get_settings().twilio_auth_token == "changed"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("TWILIO_ACCOUNT_SID", "my-auth-token-0123456789abcdef"),  # the token pasted in
+        ("TWILIO_API_KEY_SID", "my-key-secret-0123456789abcdef"),
+        ("PUBLIC_BASE_URL", "ftp://admin:my-password@app.example.test"),
+        ("PUBLIC_BASE_URL", "https://app.example.test/?code=my-function-key"),
+        ("TWILIO_API_BASE_URL", "127.0.0.1:8701/?token=my-secret"),
+    ],
+)
+def test_a_setting_error_never_shows_a_secret(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name) as caught:
+        load_settings({**VALID, name: value})
+    assert "my-" not in str(caught.value)
+
+
+def test_a_setting_error_shows_a_harmless_value() -> None:
+    with pytest.raises(SettingsError, match="'5551234'"):
+        load_settings({**VALID, "TWILIO_FROM_NUMBER": "5551234"})
