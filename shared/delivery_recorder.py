@@ -103,7 +103,12 @@ def record(request_id: str, report: Report) -> RecordOutcome:
     def decide(state: DeliveryState) -> StateChange | None:
         if not applied_before:
             applied_before.append(state.last_report_key == report.key)
-        return _decide(report, state)
+        change = _decide(report, state)
+        if change is not None and change.get("twilio_sid"):
+            # Indexed before the state names the SID (idempotent, first writer wins): a process
+            # that dies in between never leaves a recorded SID out of the index.
+            delivery_store.index_sid(str(change["twilio_sid"]), request_id)
+        return change
 
     try:
         state, change = delivery_store.update_state(request_id, decide)
@@ -113,8 +118,6 @@ def record(request_id: str, report: Report) -> RecordOutcome:
         # A concurrent copy of this report applied it between our read and our write (412):
         # that copy publishes the event and writes the history row.
         return RecordOutcome.DUPLICATE
-    if change is not None and change.get("twilio_sid"):
-        delivery_store.index_sid(str(change["twilio_sid"]), request_id)
     # Already applied when first read: an earlier run died before its history row, so the
     # event goes out again (at least once).
     emit = change is not None or state.last_report_key == report.key

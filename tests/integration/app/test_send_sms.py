@@ -404,6 +404,25 @@ def test_an_error_before_the_claim_on_the_last_attempt_records_failed(
     assert len(app.messages_for(rid)) == 1
 
 
+def test_a_recorded_sid_is_indexed_even_if_the_process_dies_after_the_state_write(
+    app: Any, rid: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_update = delivery_store.update_state
+
+    def dies_after_writing_a_sid(request_id: str, decide: Any) -> Any:
+        state, change = real_update(request_id, decide)
+        if change is not None and change.get("twilio_sid"):
+            raise SystemExit("worker process killed")
+        return state, change
+
+    monkeypatch.setattr(delivery_store, "update_state", dies_after_writing_a_sid)
+    with pytest.raises(SystemExit):
+        app.send_sms(_sms(rid))
+    sid = delivery_store.get_state(rid).twilio_sid
+    assert sid is not None
+    assert delivery_store.sid_owner(sid) == rid
+
+
 def test_a_crashed_attempt_is_reconciled(app: Any, rid: str) -> None:
     # An attempt claimed long ago, created the message, and died before recording the SID.
     long_ago = delivery_store.now() - timedelta(minutes=10)
