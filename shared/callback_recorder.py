@@ -33,9 +33,16 @@ def _int(value: str | None) -> int | None:
         return None
 
 
-def record_status_callback(rid: str | None, form: Mapping[str, str]) -> RecordOutcome:
-    """Apply one status callback (already signature-checked) to delivery `rid`."""
-    if "CallStatus" in form:
+def record_status_callback(
+    rid: str | None, channel: str | None, form: Mapping[str, str]
+) -> RecordOutcome:
+    """Apply one status callback (already signature-checked) to delivery `rid`.
+
+    `channel` (`sms`/`call`, from the callback URL the app gave Twilio) says which of Twilio's
+    field sets to read; without it, a `CallStatus` field means a call.
+    """
+    is_call = channel == "call" if channel in ("sms", "call") else "CallStatus" in form
+    if is_call:
         status, sid = form.get("CallStatus", ""), form.get("CallSid")
         sequence = _int(form.get("SequenceNumber"))
     else:

@@ -13,5 +13,5 @@ def main(req: func.HttpRequest) -> func.HttpResponse:
     fields = form_fields(req)
     if not is_signed_by_twilio(req, fields):
         return func.HttpResponse(status_code=403)
-    record_status_callback(req.params.get("rid"), dict(fields))
+    record_status_callback(req.params.get("rid"), req.params.get("channel"), dict(fields))
     return func.HttpResponse(status_code=204)

@@ -172,3 +172,17 @@ def test_a_script_that_cannot_be_served_is_recorded_with_the_apology(
     assert event["detail"]["reason"].startswith("apology served")
     rows = [row["RowKey"] for row in delivery_store.list_history("c-1")]
     assert rows == [f"h-apology-0-{ANSWER['CallSid']}"]
+
+
+def test_the_callback_url_channel_decides_which_fields_are_read(app_env: Any, signed: Any) -> None:
+    _claim("r-9")
+    # A message callback that also carries a stray CallStatus: channel=sms reads MessageStatus.
+    form = {**SENT, "CallStatus": "completed", "CallSid": "CA" + "9" * 32}
+    url = CALLBACK.replace("r-1", "r-9")
+    assert status_callback.main(signed("POST", url, form)).status_code == 204
+    state = delivery_store.get_state("r-9")
+    assert (state.status, state.twilio_sid) == ("sent", SENT["MessageSid"])
+    # channel=call reads the call fields only: a message status alone is not a report.
+    call_url = url.replace("channel=sms", "channel=call")
+    assert status_callback.main(signed("POST", call_url, SENT)).status_code == 204
+    assert len(delivery_store.list_history("r-9")) == 1
