@@ -283,13 +283,14 @@ class CallRequest(_Contract):
 
 
 class DeliveryEvent(_Contract):
-    """What happened to a request: published on the events queue for every recorded change."""
+    """What happened to a request: published on the events queue for every change of its status,
+    every Gather answer or apology, and every refused copy of its id (`detail.conflict`)."""
 
     id: RequestId
     channel: Literal["sms", "call"]
     status: str = Field(
         description="Twilio status (queued, sent, delivered, ringing, completed …) or a local one "
-        "(received, rejected, sending, failed)."
+        "(rejected, failed)."
     )
     twilio_sid: str | None
     error_code: int | None = None
@@ -301,5 +302,5 @@ class DeliveryEvent(_Contract):
     metadata: Metadata = Field(default_factory=dict)
     detail: dict[str, JsonValue] = Field(
         default_factory=dict,
-        description="Extra facts: reason, digits, duration, answered_by, raw payload …",
+        description="Extra facts: reason, digits, duration, answered_by, raw payload, conflict …",
     )

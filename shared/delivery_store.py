@@ -3,8 +3,9 @@
 Rows of partition `<request id>`:
 - `state`: the current state (status, Twilio SID, attempts, last error, call script …);
 - `h-<key>`: one history row per report, `key` unique per report so a repeated report is seen
-  (`h-cb-<status>-<SequenceNumber>` for callbacks, `h-local-<attempt>-<status>` for the app's own
-  transitions, `h-digits-<step>-<CallSid>` for Gather answers).
+  (`h-cb-<sid>-<status>-<SequenceNumber or x>` for callbacks, `h-local-<attempt>-<what>` for the
+  app's own transitions, `h-answer-<step>-<CallSid>` for Gather answers; docs/architecture.md
+  lists them all).
 Opted-out recipients live in partition `~opt-out` (the `~` cannot start a request id), one row
 per E.164 number; partition `~sid` maps each recorded Twilio SID to its request id (row = SID),
 so a reconcile never adopts a Message/Call that belongs to another request.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from shared.contracts import CallRequest, SmsRequest, is_request_id
+from shared import schema_export
 from shared.schema_export import SCHEMA_FILES, render_schema
 
 SCHEMAS = Path(__file__).resolve().parents[3] / "schemas"
@@ -141,3 +143,10 @@ def test_astral_characters_are_fine() -> None:
 )
 def test_request_ids_match_as_a_whole(text: str, valid: bool) -> None:
     assert is_request_id(text) is valid
+
+
+def test_the_exporter_names_the_test_that_guards_the_schemas() -> None:
+    named = re.findall(r"`(tests/[^`]+\.py)`", schema_export.__doc__ or "")
+    assert named, "shared/schema_export.py should name the drift test"
+    root = SCHEMAS.parent
+    assert [path for path in named if not (root / path).is_file()] == []
