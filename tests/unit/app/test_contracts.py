@@ -11,8 +11,8 @@ import jsonschema
 import pytest
 from pydantic import ValidationError
 
-from shared.contracts import CallRequest, SmsRequest, is_request_id
 from shared import schema_export
+from shared.contracts import CallRequest, SmsRequest, is_request_id
 from shared.schema_export import SCHEMA_FILES, render_schema
 
 SCHEMAS = Path(__file__).resolve().parents[3] / "schemas"
