@@ -8,7 +8,7 @@ history by the caller; these rules only guard the *current* status.
 Ranks (higher wins, equal does not replace, except where said):
 
 SMS
-    local ``received`` < local ``sending`` (claimed) < ``accepted`` = ``scheduled`` < ``queued``
+    local ``sending`` (claimed) < ``accepted`` = ``scheduled`` < ``queued``
     < ``sending`` < ``sent`` < final tier < ``read``.
     ``queued`` ranks above the Messaging Service's initial ``accepted``/``scheduled`` because
     Twilio reports that move (a scheduled message being sent) with a callback of its own.
@@ -19,7 +19,7 @@ SMS
     ``canceled`` is terminal: nothing replaces it, not even ``read``.
 
 Call
-    local ``received`` < local ``sending`` (claimed) < ``queued`` < ``initiated`` < ``ringing``
+    local ``sending`` (claimed) < ``queued`` < ``initiated`` < ``ringing``
     < ``in-progress`` < final tier (``completed``, ``busy``, ``no-answer``, ``failed``,
     ``canceled``).
     ``SequenceNumber`` orders reports of *equal* rank: when both the current and the new report
@@ -31,7 +31,7 @@ Call
     ``canceled`` is terminal here too.
 
 Local states (``source="local"``), written by the app before or instead of Twilio:
-    ``received`` (request stored), ``rejected`` (bad input; terminal, nothing replaces it),
+    ``rejected`` (bad input; terminal, nothing replaces it),
     ``sending`` (claimed, Twilio has not confirmed), ``failed`` (gave up, with a reason).
     ``sending`` and ``failed`` are also Twilio status names, so callers say which one they mean
     with ``current_source``/``new_source`` (rule of thumb: no Twilio SID yet means local).
@@ -53,16 +53,13 @@ from typing import Literal
 Channel = Literal["sms", "call"]
 Source = Literal["local", "twilio"]
 
-RECEIVED = "received"
 REJECTED = "rejected"
 SENDING = "sending"
 FAILED = "failed"
 CANCELED = "canceled"
 
-# Local states rank below everything Twilio reports.
-_LOCAL_RANKS: dict[str, int] = {RECEIVED: 0, SENDING: 1}
-_LOCAL_STATUSES = frozenset({RECEIVED, REJECTED, SENDING, FAILED})
-_LOCAL_ONLY_NAMES = frozenset({RECEIVED, REJECTED})
+_LOCAL_STATUSES = frozenset({REJECTED, SENDING, FAILED})
+_LOCAL_ONLY_NAMES = frozenset({REJECTED})
 
 _SMS_FINAL_RANK = 6
 _SMS_RANKS: dict[str, int] = {
@@ -92,27 +89,12 @@ _CALL_RANKS: dict[str, int] = {
     "canceled": _CALL_FINAL_RANK,
 }
 
-_SMS_FINAL = frozenset({"delivered", "failed", "undelivered", "canceled", "read"})
-_CALL_FINAL = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
-
 
 def is_known(channel: Channel, status: str, source: Source = "twilio") -> bool:
     """Whether `status` is a status these rules know for `channel` and `source`."""
     if status in _LOCAL_ONLY_NAMES or source == "local":
         return status in _LOCAL_STATUSES
     return status in _twilio_ranks(channel)
-
-
-def is_final(channel: Channel, status: str, source: Source = "twilio") -> bool:
-    """Whether `status` ends the normal lifecycle: no further report is expected.
-
-    SMS: delivered, undelivered, failed, canceled, read (``read`` may still follow ``delivered``
-    for RCS/WhatsApp). Call: completed, busy, no-answer, failed, canceled. Local: rejected and
-    failed (a local ``failed`` can still be corrected by a late Twilio report, see module doc).
-    """
-    if status in _LOCAL_ONLY_NAMES or source == "local":
-        return status in {REJECTED, FAILED}
-    return status in (_SMS_FINAL if channel == "sms" else _CALL_FINAL)
 
 
 def should_apply(
@@ -128,8 +110,8 @@ def should_apply(
     """Whether the report `new` replaces the current status `current` (None: nothing yet).
 
     Sequences are Twilio's ``SequenceNumber`` (calls) or None. The sources say whether a
-    ``sending``/``failed`` was written by the app (``"local"``) or reported by Twilio; the other
-    local names (``received``, ``rejected``) are local whatever the source says. The full rule
+    ``sending``/``failed`` was written by the app (``"local"``) or reported by Twilio;
+    ``rejected`` is local whatever the source says. The full rule
     set is in the module docstring.
     """
     if not is_known(channel, new, new_source):
@@ -151,11 +133,8 @@ def _local_may_be_replaced(current: str, new: str, new_local: bool) -> bool:
     if current == FAILED:
         # Gave up: Twilio's word wins; a new claim (replay) may start again.
         return not new_local or new == SENDING
-    if not new_local:
-        return True
-    if new in {REJECTED, FAILED}:
-        return True
-    return _LOCAL_RANKS.get(new, -1) > _LOCAL_RANKS[current]
+    # A claim (`sending`): Twilio's word or the app's own outcome replaces it, another claim not.
+    return not new_local or new in {REJECTED, FAILED}
 
 
 def _twilio_may_be_replaced(

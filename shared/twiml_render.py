@@ -113,12 +113,7 @@ def largest_document_bytes(
     )
 
 
-def render_message_twimlet(
-    params: Mapping[str, str] | Iterable[tuple[str, str]],
-    *,
-    voice: str | None = None,
-    language: str | None = None,
-) -> str:
+def render_message_twimlet(params: Mapping[str, str] | Iterable[tuple[str, str]]) -> str:
     """TwiML for the ``twimlets.com/message`` form: ``Message``, ``Message[0]``, ``Message[1]`` ….
 
     Each message that is an http(s) URL is played, any other text is said. ``Message`` comes
@@ -127,20 +122,20 @@ def render_message_twimlet(
     """
     messages = _twimlet_messages(params.items() if isinstance(params, Mapping) else params)
     if not messages:
-        return render_unknown_request(voice=voice, language=language)
+        return render_unknown_request()
     response = VoiceResponse()
     for message in messages:
         if _AUDIO_URL.fullmatch(message):
             response.play(message)
         else:
-            _say(response, message, voice, language, None)
+            _say(response, message, None, None, None)
     return str(response)
 
 
-def render_unknown_request(*, voice: str | None = None, language: str | None = None) -> str:
+def render_unknown_request() -> str:
     """A short apology and hang-up, for TwiML requests the app cannot match to a call."""
     response = VoiceResponse()
-    response.say(UNKNOWN_REQUEST_TEXT, voice=voice, language=language)
+    response.say(UNKNOWN_REQUEST_TEXT)
     response.hangup()
     return str(response)
 

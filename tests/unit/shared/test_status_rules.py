@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from shared.status_rules import Channel, Source, is_final, is_known, should_apply
+from shared.status_rules import Channel, Source, is_known, should_apply
 
 SMS_LIFECYCLE = ["queued", "sending", "sent", "delivered", "read"]
 CALL_LIFECYCLE = ["queued", "initiated", "ringing", "in-progress", "completed"]
@@ -164,13 +164,7 @@ def test_sms_conflicting_outcomes_resolve_to_the_failure_in_any_order(
 @pytest.mark.parametrize(
     ("current", "current_source", "new", "new_source", "expected"),
     [
-        (None, "local", "received", "local", True),
         (None, "local", "rejected", "local", True),
-        ("received", "local", "sending", "local", True),
-        ("received", "local", "rejected", "local", True),
-        ("received", "local", "failed", "local", True),
-        ("received", "local", "received", "local", False),
-        ("sending", "local", "received", "local", False),
         # a second claim loses: duplicates of a request are no-ops
         ("sending", "local", "sending", "local", False),
         ("sending", "local", "failed", "local", True),
@@ -186,7 +180,6 @@ def test_sms_conflicting_outcomes_resolve_to_the_failure_in_any_order(
         ("sending", "local", "accepted", "twilio", True),
         ("sending", "local", "sending", "twilio", True),
         ("sending", "local", "failed", "twilio", True),
-        ("received", "local", "sent", "twilio", True),
         # a Twilio 'sending' is not a claim: the initial statuses do not replace it
         ("sending", "twilio", "queued", "twilio", False),
         ("sending", "twilio", "sent", "twilio", True),
@@ -197,7 +190,6 @@ def test_sms_conflicting_outcomes_resolve_to_the_failure_in_any_order(
         ("failed", "local", "failed", "twilio", True),
         ("failed", "local", "sending", "local", True),
         ("failed", "local", "failed", "local", False),
-        ("failed", "local", "received", "local", False),
         ("failed", "local", "rejected", "local", False),
         # Twilio's failure is final: no claim or local state replaces it
         ("failed", "twilio", "sending", "local", False),
@@ -205,11 +197,10 @@ def test_sms_conflicting_outcomes_resolve_to_the_failure_in_any_order(
         # local states never replace what Twilio reported
         ("queued", "twilio", "sending", "local", False),
         ("sent", "twilio", "failed", "local", False),
-        ("delivered", "twilio", "received", "local", False),
         ("queued", "twilio", "rejected", "local", False),
-        # 'received'/'rejected' are local whatever source the caller passes
-        ("received", "twilio", "queued", "twilio", True),
-        ("queued", "twilio", "received", "twilio", False),
+        # 'rejected' is local whatever source the caller passes
+        ("rejected", "twilio", "queued", "twilio", False),
+        ("queued", "twilio", "rejected", "twilio", False),
     ],
 )
 def test_sms_local_states(
@@ -251,7 +242,6 @@ def test_call_local_states(
 
 def test_sms_claim_then_lifecycle_out_of_order_and_repeated() -> None:
     reports: list[tuple[str, Source]] = [
-        ("received", "local"),
         ("sending", "local"),
         ("sending", "local"),
         ("queued", "twilio"),
@@ -273,41 +263,13 @@ def test_sms_claim_then_lifecycle_out_of_order_and_repeated() -> None:
 @pytest.mark.parametrize(
     ("channel", "status", "source", "expected"),
     [
-        ("sms", "delivered", "twilio", True),
-        ("sms", "undelivered", "twilio", True),
-        ("sms", "failed", "twilio", True),
-        ("sms", "canceled", "twilio", True),
-        ("sms", "read", "twilio", True),
-        ("sms", "sent", "twilio", False),
-        ("sms", "queued", "twilio", False),
-        ("sms", "sending", "twilio", False),
-        ("call", "completed", "twilio", True),
-        ("call", "busy", "twilio", True),
-        ("call", "no-answer", "twilio", True),
-        ("call", "failed", "twilio", True),
-        ("call", "canceled", "twilio", True),
-        ("call", "in-progress", "twilio", False),
-        ("call", "ringing", "twilio", False),
-        ("call", "delivered", "twilio", False),
-        ("sms", "rejected", "local", True),
-        ("sms", "rejected", "twilio", True),
-        ("call", "failed", "local", True),
-        ("sms", "sending", "local", False),
-        ("call", "received", "local", False),
-    ],
-)
-def test_is_final(channel: Channel, status: str, source: Source, expected: bool) -> None:
-    assert is_final(channel, status, source) is expected
-
-
-@pytest.mark.parametrize(
-    ("channel", "status", "source", "expected"),
-    [
         ("sms", "read", "twilio", True),
         ("call", "read", "twilio", False),
         ("call", "initiated", "twilio", True),
         ("sms", "initiated", "twilio", False),
-        ("sms", "received", "twilio", True),
+        # the app never writes a local 'received'; Twilio's is for inbound messages only
+        ("sms", "received", "local", False),
+        ("sms", "received", "twilio", False),
         ("sms", "queued", "local", False),
         ("call", "sending", "local", True),
     ],
