@@ -2,7 +2,9 @@
 
 Defaults are the Storage Queues extension's (QueuesOptions), not SchemaStore's: batchSize 16,
 newBatchThreshold (batchSize/2) × processor count, maxDequeueCount 5, visibilityTimeout 0,
-maxPollingInterval 1 minute (never below 100 ms), messageEncoding base64.
+maxPollingInterval 1 minute (never below 100 ms), messageEncoding base64. App settings named
+`AzureFunctionsJobHost__<path>` override host.json, as on the real host (for example
+`AzureFunctionsJobHost__extensions__queues__maxDequeueCount=3`).
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 MIN_POLLING_INTERVAL = 0.1
+OVERRIDE_PREFIX = "AzureFunctionsJobHost__"
 _TIMESPAN = re.compile(r"^(?:(\d+)\.)?(\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.(\d+))?$")
 
 
@@ -121,11 +125,37 @@ def parse_host_config(document: object, processor_count: int | None = None) -> H
     return HostConfig(queues=queues, route_prefix=prefix.strip("/"))
 
 
-def load_host_config(app_dir: Path) -> HostConfig:
-    """Read and parse `<app>/host.json`."""
+def apply_overrides(document: dict[str, Any], settings: Mapping[str, str]) -> dict[str, Any]:
+    """host.json with `AzureFunctionsJobHost__a__b=value` settings applied (keys matched without
+    regard to case, as the host's configuration does; numbers and booleans parsed as JSON)."""
+    for name, raw in settings.items():
+        if not name.startswith(OVERRIDE_PREFIX):
+            continue
+        *parents, leaf = name.removeprefix(OVERRIDE_PREFIX).split("__")
+        node = document
+        for part in parents:
+            key = next((k for k in node if k.lower() == part.lower()), part)
+            child = node.setdefault(key, {})
+            if not isinstance(child, dict):
+                raise HostConfigError(f"{name}: host.json '{key}' is not an object")
+            node = child
+        try:
+            value: Any = json.loads(raw)
+        except ValueError:
+            value = raw
+        node[next((k for k in node if k.lower() == leaf.lower()), leaf)] = (
+            value if isinstance(value, int | float | bool) else raw
+        )
+    return document
+
+
+def load_host_config(app_dir: Path, settings: Mapping[str, str] | None = None) -> HostConfig:
+    """Read and parse `<app>/host.json`, with `AzureFunctionsJobHost__…` settings applied."""
     path = app_dir / "host.json"
     try:
         document = json.loads(path.read_text(encoding="utf-8-sig"))
     except (OSError, ValueError) as error:
         raise HostConfigError(f"cannot read {path}: {error}") from error
+    if isinstance(document, dict):
+        document = apply_overrides(document, settings if settings is not None else os.environ)
     return parse_host_config(document)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from emulators.functions_host.host_config import (
     HostConfigError,
+    load_host_config,
     parse_host_config,
     parse_timespan,
 )
@@ -89,3 +93,31 @@ def test_invalid_queue_settings_are_rejected(queues: dict[str, object], fragment
 def test_version_2_is_required() -> None:
     with pytest.raises(HostConfigError, match="version"):
         parse_host_config({"extensions": {}}, processor_count=1)
+
+
+def test_app_settings_override_host_json(tmp_path: Path) -> None:
+    (tmp_path / "host.json").write_text(
+        json.dumps(
+            {
+                "version": "2.0",
+                "extensions": {"queues": {"maxDequeueCount": 5, "visibilityTimeout": "00:00:30"}},
+            }
+        ),
+        encoding="utf-8",
+    )
+    settings = {
+        "AzureFunctionsJobHost__extensions__queues__maxDequeueCount": "3",
+        "AzureFunctionsJobHost__Extensions__Queues__VisibilityTimeout": "00:00:02",
+        "AzureFunctionsJobHost__extensions__queues__batchSize": "4",
+        "UNRELATED": "1",
+    }
+    queues = load_host_config(tmp_path, settings).queues
+    assert (queues.max_dequeue_count, queues.visibility_timeout, queues.batch_size) == (3, 2.0, 4)
+
+
+def test_without_overrides_host_json_stands(tmp_path: Path) -> None:
+    (tmp_path / "host.json").write_text(
+        json.dumps({"version": "2.0", "extensions": {"queues": {"maxDequeueCount": 7}}}),
+        encoding="utf-8",
+    )
+    assert load_host_config(tmp_path, {}).queues.max_dequeue_count == 7
