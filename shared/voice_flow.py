@@ -84,17 +84,7 @@ def _apologise(rid: str, step: str | None, form: Mapping[str, str], reason: str)
     key_step = "0" if not step else step if re.fullmatch(r"[0-9]{1,9}", step) else "bad"
     detail: dict[str, JsonValue] = {"reason": f"apology served: {reason}", "step": step}
     try:
-        record(
-            rid,
-            Report(
-                key=f"apology-{key_step}-{call_sid}",
-                status=form.get("CallStatus") or "in-progress",
-                source="twilio",
-                twilio_sid=form.get("CallSid"),
-                detail=detail,
-                news=True,
-            ),
-        )
+        _record_news(rid, f"apology-{key_step}-{call_sid}", form, detail)
     except Exception as exc:
         logger.error("could not record the apology rid=%s: %s", rid, _masked(exc))
     return render_unknown_request()
@@ -113,10 +103,16 @@ def _record_answer(rid: str, next_step: int, form: Mapping[str, str]) -> None:
     if form.get("RecordingUrl"):
         detail["recording_url"] = form["RecordingUrl"]
     call_sid = form.get("CallSid") or "nosid"
+    _record_news(rid, f"answer-{next_step - 1}-{call_sid}", form, detail)
+    logger.info("answer recorded rid=%s sid=%s step=%s", rid, call_sid, next_step - 1)
+
+
+def _record_news(rid: str, key: str, form: Mapping[str, str], detail: dict[str, JsonValue]) -> None:
+    """Record what happened on the call Twilio's request `form` belongs to as news of `rid`."""
     record(
         rid,
         Report(
-            key=f"answer-{next_step - 1}-{call_sid}",
+            key=key,
             status=form.get("CallStatus") or "in-progress",
             source="twilio",
             twilio_sid=form.get("CallSid"),
@@ -124,4 +120,3 @@ def _record_answer(rid: str, next_step: int, form: Mapping[str, str]) -> None:
             news=True,
         ),
     )
-    logger.info("answer recorded rid=%s sid=%s step=%s", rid, call_sid, next_step - 1)
