@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from emulators.twilio_api.errors import TwilioError, bad_request
+from emulators.twilio_api.errors import TwilioError, bad_request, invalid_from
 
 # Twilio's test-credential magic numbers for POST …/Calls.json.
 MAGIC_FROM_INVALID = "+15005550001"
@@ -30,11 +30,7 @@ def magic_number_error(to: str, from_: str) -> TwilioError | None:
     credentials only: the live account owns every number).
     """
     if from_ == MAGIC_FROM_INVALID:
-        return bad_request(
-            21212,
-            f"The 'From' number {from_} is not a valid phone number, shortcode, "
-            "or alphanumeric sender ID.",
-        )
+        return invalid_from(from_)
     if to in MAGIC_TO_ERRORS:
         code, message = MAGIC_TO_ERRORS[to]
         return bad_request(code, message.format(to=to))

@@ -10,9 +10,9 @@ from multidict import MultiDictProxy
 
 from emulators.twilio_api.call_numbers import magic_number_error, test_credentials_from_error
 from emulators.twilio_api.call_resource import CallRequest
-from emulators.twilio_api.errors import bad_request
+from emulators.twilio_api.errors import bad_request, invalid_from
+from emulators.twilio_api.numbers import E164
 
-E164 = re.compile(r"^\+[1-9]\d{1,14}$")
 # Besides phone numbers Twilio calls Client identities and SIP addresses.
 OTHER_ENDPOINT = re.compile(r"^(client:[^\s]+|sip:[^\s]+@[^\s]+)$")
 HTTP_URL = re.compile(r"^https?://[^/\s?#_]+(?:[/?#]\S*)?$")
@@ -74,11 +74,7 @@ def validate_create(form: MultiDictProxy[str], test_credentials: bool = False) -
     if not (E164.match(to) or OTHER_ENDPOINT.match(to)):
         raise bad_request(21217, f"Phone number {to} does not appear to be valid")
     if not (E164.match(from_) or OTHER_ENDPOINT.match(from_)):
-        raise bad_request(
-            21212,
-            f"The 'From' number {from_} is not a valid phone number, shortcode, "
-            "or alphanumeric sender ID.",
-        )
+        raise invalid_from(from_)
     strict = test_credentials_from_error(from_) if test_credentials else None
     if strict is not None:
         raise strict

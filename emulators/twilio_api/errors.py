@@ -50,6 +50,15 @@ def bad_request(code: int, message: str) -> TwilioError:
     return TwilioError(400, code, message)
 
 
+def invalid_from(from_: str) -> TwilioError:
+    """Twilio's 400 for a From that is no phone number, short code or alphanumeric sender ID."""
+    return bad_request(
+        21212,
+        f"The 'From' number {from_} is not a valid phone number, shortcode, "
+        "or alphanumeric sender ID.",
+    )
+
+
 def not_found(path: str) -> TwilioError:
     """Twilio's 404 for a resource or route that does not exist."""
     return TwilioError(404, 20404, f"The requested resource {path} was not found")

@@ -8,14 +8,14 @@ from urllib.parse import urlsplit
 from multidict import MultiDictProxy
 
 from emulators.twilio_api.clock import parse_iso8601
-from emulators.twilio_api.errors import TwilioError, bad_request
+from emulators.twilio_api.errors import TwilioError, bad_request, invalid_from
 from emulators.twilio_api.numbers import (
+    E164,
     MAGIC_FROM_ERRORS,
     MAGIC_TO_ERRORS,
     test_credentials_from_error,
 )
 
-E164 = re.compile(r"^\+[1-9]\d{1,14}$")
 SHORT_CODE = re.compile(r"^\d{3,8}$")
 ALPHANUMERIC_ID = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 +\-_&]{1,11}$")
 SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
@@ -111,11 +111,7 @@ def validate_create(
             raise bad_request(code, message)
         address = _address(from_)
         if not (E164.match(address) or SHORT_CODE.match(address) or ALPHANUMERIC_ID.match(from_)):
-            raise bad_request(
-                21212,
-                f"The 'From' number {from_} is not a valid phone number, shortcode, "
-                "or alphanumeric sender ID.",
-            )
+            raise invalid_from(from_)
         strict = test_credentials_from_error(from_) if test_credentials else None
         if strict is not None:
             raise bad_request(*strict)

@@ -1,7 +1,11 @@
 """Special phone numbers: Twilio's test-credential magic numbers for Messages (answered exactly as
 Twilio documents them) and the emulator's own behaviour numbers that choose how a message ends."""
 
+import re
 from dataclasses import dataclass
+
+# A phone number as Twilio's APIs take it.
+E164 = re.compile(r"^\+[1-9]\d{1,14}$")
 
 # Twilio's magic From numbers for Messages: From -> (error code, message). +15005550006 passes.
 MAGIC_FROM_ERRORS: dict[str, tuple[int, str]] = {
