@@ -10,7 +10,6 @@ host is `func start` when Core Tools is on PATH, otherwise the repo's stand-in
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import signal
@@ -27,6 +26,7 @@ from types import FrameType
 from urllib.parse import urlsplit
 
 from emulators.azurite import Azurite, start_azurite
+from emulators.functions_host.settings_loader import SettingsError, load_local_settings
 from emulators.launcher import Service, ServiceStartError, start_service
 from emulators.twilio_api.process import EmulatorProcess, start_emulator
 
@@ -67,17 +67,6 @@ class Stack:
         return self.plan.settings.get("TWILIO_API_BASE_URL") if self.twilio else None
 
 
-def read_local_settings(app_dir: Path) -> dict[str, object]:
-    """`local.settings.json` (created from the example by `make`)."""
-    path = app_dir / "local.settings.json"
-    if not path.exists():
-        raise SystemExit(f"{path} is missing: copy local.settings.example.json to it (make does)")
-    document = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(document, dict):
-        raise SystemExit(f"{path}: expected a JSON object")
-    return document
-
-
 def azurite_ports(connection: str) -> tuple[int, int, int] | None:
     """Azurite's ports for a local development connection string; None for a remote account."""
     if connection.strip().rstrip(";").lower() == "usedevelopmentstorage=true":
@@ -92,13 +81,15 @@ def azurite_ports(connection: str) -> tuple[int, int, int] | None:
 
 def plan_stack(app_dir: Path) -> StackPlan:
     """Read the settings and decide what to start."""
-    document = read_local_settings(app_dir)
-    raw_values = document.get("Values", {})
-    values = {str(k): str(v) for k, v in raw_values.items()} if isinstance(raw_values, dict) else {}
-    host_section = document.get("Host", {})
-    host_port = DEFAULT_HOST_PORT
-    if isinstance(host_section, dict) and host_section.get("LocalHttpPort"):
-        host_port = int(host_section["LocalHttpPort"])
+    path = app_dir / "local.settings.json"
+    if not path.exists():
+        raise SystemExit(f"{path} is missing: copy local.settings.example.json to it (make does)")
+    try:
+        local = load_local_settings(app_dir)
+    except SettingsError as error:
+        raise SystemExit(str(error)) from error
+    values = local.values
+    host_port = local.local_http_port or DEFAULT_HOST_PORT
     twilio = urlsplit(values.get("TWILIO_API_BASE_URL", ""))
     twilio_port = (twilio.port or 80) if twilio.hostname in LOOPBACK else None
     return StackPlan(
