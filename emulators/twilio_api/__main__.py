@@ -22,7 +22,7 @@ from emulators.twilio_api import (
 )
 from emulators.twilio_api.app import create_app
 from emulators.twilio_api.config import EmulatorConfig
-from emulators.twilio_api.faults import FaultSettings, parse_rule
+from emulators.twilio_api.faults import SWITCHES, FaultSettings, parse_rule
 
 
 def _api_key(text: str) -> tuple[str, str]:
@@ -77,14 +77,7 @@ def parse_args(argv: list[str] | None = None) -> EmulatorConfig:
         parser.error("--test-account-sid must differ from --account-sid")
     faults = FaultSettings(slow_seconds=args.slow_seconds, seed=args.fault_seed)
     faults.concurrency_limit = args.concurrency_limit
-    for switch in (
-        "error_429",
-        "error_500",
-        "error_500_after_store",
-        "slow",
-        "duplicate_callbacks",
-        "out_of_order_callbacks",
-    ):
+    for switch in SWITCHES:
         value = getattr(args, "fault_" + switch.removeprefix("error_"))
         if value is not None:
             setattr(faults, switch, value)
