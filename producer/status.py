@@ -27,9 +27,14 @@ from producer.storage_options import (
     RETRY_BACKOFF_SECONDS,
     TABLE_API_VERSION,
 )
-from shared.delivery_store import CLEARED, PARTS_SUFFIX, STATE_ROW, joined_property
+from shared.delivery_store import (
+    CLEARED,
+    HISTORY_PREFIX,
+    PARTS_SUFFIX,
+    STATE_ROW,
+    joined_property,
+)
 
-HISTORY_PREFIX = "h-"
 KEY_PROPERTIES = ("PartitionKey", "RowKey")
 
 Row = dict[str, object]

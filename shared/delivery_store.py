@@ -35,6 +35,9 @@ from shared.settings import get_settings
 from shared.status_rules import Channel, Source
 
 STATE_ROW = "state"
+# History rows are `h-<report key>`; the next character after `-` bounds their key range.
+HISTORY_PREFIX = "h-"
+_PAST_HISTORY = "h."
 OPT_OUT_PARTITION = "~opt-out"
 SID_PARTITION = "~sid"
 MAX_ETAG_RETRIES = 8
@@ -269,7 +272,7 @@ def _state_entity_view(state: DeliveryState) -> dict[str, Any]:
 def history_exists(request_id: str, key: str) -> bool:
     """Whether the history row `h-<key>` was already written (a repeated report)."""
     try:
-        get_table().get_entity(request_id, f"h-{key}")
+        get_table().get_entity(request_id, HISTORY_PREFIX + key)
     except ResourceNotFoundError:
         return False
     return True
@@ -279,7 +282,7 @@ def add_history(request_id: str, key: str, properties: Mapping[str, Any]) -> boo
     """Append the history row `h-<key>`; False when it was already there."""
     entity = {
         "PartitionKey": request_id,
-        "RowKey": f"h-{key}",
+        "RowKey": HISTORY_PREFIX + key,
         "at": now(),
         **_clean(properties),
     }
@@ -293,8 +296,8 @@ def add_history(request_id: str, key: str, properties: Mapping[str, Any]) -> boo
 def list_history(request_id: str) -> list[dict[str, Any]]:
     """Every history row of `request_id`, oldest first (`detail` as one JSON text)."""
     rows = get_table().query_entities(
-        "PartitionKey eq @pk and RowKey ge 'h-' and RowKey lt 'h.'",
-        parameters={"pk": request_id},
+        "PartitionKey eq @pk and RowKey ge @first and RowKey lt @past",
+        parameters={"pk": request_id, "first": HISTORY_PREFIX, "past": _PAST_HISTORY},
     )
     history = []
     for row in rows:
