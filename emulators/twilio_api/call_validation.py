@@ -16,7 +16,6 @@ from emulators.twilio_api.numbers import E164
 # Besides phone numbers Twilio calls Client identities and SIP addresses.
 OTHER_ENDPOINT = re.compile(r"^(client:[^\s]+|sip:[^\s]+@[^\s]+)$")
 HTTP_URL = re.compile(r"^https?://[^/\s?#_]+(?:[/?#]\S*)?$")
-APPLICATION_SID = re.compile(r"^AP[0-9a-fA-F]{32}$")
 SEND_DIGITS = re.compile(r"^[0-9*#wW]{1,32}$")
 EVENTS = frozenset({"initiated", "ringing", "answered", "completed"})
 MACHINE_DETECTION = frozenset({"Enable", "DetectMessageEnd"})
