@@ -21,9 +21,8 @@ from pydantic import (
     model_validator,
 )
 
-E164 = Annotated[
-    str, StringConstraints(pattern=r"^\+[1-9][0-9]{1,14}$"), Field(examples=["+15005550006"])
-]
+E164_PATTERN = r"^\+[1-9][0-9]{1,14}$"
+E164 = Annotated[str, StringConstraints(pattern=E164_PATTERN), Field(examples=["+15005550006"])]
 # Table keys may not hold / \ # ? or control characters; the id becomes the PartitionKey.
 REQUEST_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
 _REQUEST_ID = re.compile(REQUEST_ID_PATTERN)

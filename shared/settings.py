@@ -9,7 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-_E164 = re.compile(r"^\+[1-9]\d{1,14}$")
+from shared.contracts import E164_PATTERN
+
+_E164 = re.compile(E164_PATTERN)
 _QUEUE_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?!-)){1,61}[a-z0-9]$")
 _TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
 _ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
