@@ -34,6 +34,11 @@ def mask_numbers_in(text: str) -> str:
     return _NUMBER_IN_TEXT.sub(mask, text)
 
 
+def masked_error(exc: BaseException) -> str:
+    """`exc` for a log line: its type and message, phone numbers masked."""
+    return mask_numbers_in(f"{type(exc).__name__}: {exc}")
+
+
 def quiet_storage_request_logs() -> None:
     """Keep the Azure SDK's per-request logs (URLs with table keys) to warnings and errors."""
     logging.getLogger(AZURE_HTTP_LOGGER).setLevel(logging.WARNING)

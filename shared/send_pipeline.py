@@ -38,7 +38,7 @@ from shared.delivery_recorder import (
 from shared.delivery_store import DeliveryState, StateChange
 from shared.failure_classes import OPTED_OUT_CODE, ClassifiedError, FailureClass
 from shared.host_config import max_dequeue_count
-from shared.log_safety import mask_number, mask_numbers_in
+from shared.log_safety import mask_number, mask_numbers_in, masked_error
 from shared.settings import get_settings
 from shared.status_rules import FAILED, REJECTED, SENDING, Channel
 from shared.twilio_gateway import TwilioResource
@@ -560,7 +560,7 @@ def _give_up[R: Request](
         logger.error(
             "could not record that the request gave up %s: %s",
             log,
-            mask_numbers_in(f"{type(err).__name__}: {err}"),
+            masked_error(err),
         )
 
 

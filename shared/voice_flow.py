@@ -11,7 +11,7 @@ from pydantic import JsonValue, TypeAdapter, ValidationError
 from shared import delivery_store
 from shared.contracts import ScriptStep
 from shared.delivery_recorder import Report, record
-from shared.log_safety import mask_numbers_in
+from shared.log_safety import masked_error
 from shared.settings import get_settings
 from shared.twiml_render import (
     render_message_twimlet,
@@ -43,7 +43,7 @@ def voice_twiml(
     try:
         state = delivery_store.get_state(rid)
     except Exception as exc:
-        logger.error("twiml_voice could not read rid=%s: apology: %s", rid, _masked(exc))
+        logger.error("twiml_voice could not read rid=%s: apology: %s", rid, masked_error(exc))
         return render_unknown_request()
     if state is None:
         logger.warning("twiml_voice for unknown rid=%s: apology", rid)
@@ -60,7 +60,7 @@ def voice_twiml(
         except Exception as exc:
             # The caller is still on the line: the rest of the script matters more.
             logger.error(
-                "could not record the answer rid=%s step=%s: %s", rid, start - 1, _masked(exc)
+                "could not record the answer rid=%s step=%s: %s", rid, start - 1, masked_error(exc)
             )
     voice, language = _text(program, "voice"), _text(program, "language")
     base = get_settings().public_base_url
@@ -70,10 +70,6 @@ def voice_twiml(
         )
     except ValueError:
         return _apologise(rid, step, form, f"step {start} is beyond the script")
-
-
-def _masked(exc: Exception) -> str:
-    return mask_numbers_in(f"{type(exc).__name__}: {exc}")
 
 
 def _apologise(rid: str, step: str | None, form: Mapping[str, str], reason: str) -> str:
@@ -86,7 +82,7 @@ def _apologise(rid: str, step: str | None, form: Mapping[str, str], reason: str)
     try:
         _record_news(rid, f"apology-{key_step}-{call_sid}", form, detail)
     except Exception as exc:
-        logger.error("could not record the apology rid=%s: %s", rid, _masked(exc))
+        logger.error("could not record the apology rid=%s: %s", rid, masked_error(exc))
     return render_unknown_request()
 
 
