@@ -31,6 +31,28 @@ _HIDDEN_SETTINGS = frozenset(
 )
 
 
+# Every app setting the function app reads (the host's own settings are not listed). The
+# deployment's cross-checks compare this with the settings the Bicep templates write.
+SETTING_NAMES = frozenset(
+    {
+        "AzureWebJobsStorage",
+        "TWILIO_ACCOUNT_SID",
+        "TWILIO_AUTH_TOKEN",
+        "TWILIO_API_KEY_SID",
+        "TWILIO_API_KEY_SECRET",
+        "TWILIO_FROM_NUMBER",
+        "TWILIO_MESSAGING_SERVICE_SID",
+        "TWILIO_API_BASE_URL",
+        "TWILIO_HTTP_TIMEOUT_SECONDS",
+        "PUBLIC_BASE_URL",
+        "SMS_QUEUE_NAME",
+        "CALL_QUEUE_NAME",
+        "EVENTS_QUEUE_NAME",
+        "DELIVERIES_TABLE_NAME",
+    }
+)
+
+
 def _shown(name: str, value: str) -> str:
     """How an error shows the bad `value` of setting `name`: hidden for secrets, and for a URL
     with user info, a query or a fragment (passwords, function keys `?code=`)."""
