@@ -153,31 +153,39 @@ class ScheduleMonitor:
         last_status: ScheduleStatus | None,
     ) -> tuple[timedelta, ScheduleStatus]:
         """`ScheduleMonitor.CheckPastDueAsync`: how late the recorded next occurrence is (zero
-        when not past due) and the status now recorded. A changed schedule is re-based instead
-        of being reported past due."""
-        if last_status is None:
-            status = ScheduleStatus(NEVER, _next(schedule, now), now)
+        when not past due) and the status now in force, written back when it changed."""
+        status = reconcile_status(now, schedule, last_status)
+        if status != last_status:
             await self.update_status(function, status)
-        else:
-            if last_status.last != NEVER:
-                base = last_status.last
-            elif last_status.last_updated != NEVER:
-                base = last_status.last_updated
-            else:
-                base = now
-            expected = _next(schedule, base)
-            status = last_status
-            if last_status.next != expected:
-                if now > expected:
-                    expected, base = _next(schedule, now), now
-                status = ScheduleStatus(NEVER, expected, base)
-                await self.update_status(function, status)
         late = now - status.next
         return (late if late > timedelta(0) else timedelta(0)), status
 
     async def close(self) -> None:
         """Close the container client."""
         await self._container.close()
+
+
+def reconcile_status(
+    now: datetime, schedule: TimerSchedule, last_status: ScheduleStatus | None
+) -> ScheduleStatus:
+    """The status the host keeps at start-up: a new one for a timer without one; the recorded
+    one when its `Next` still follows from its `Last` (or `LastUpdated`); else (the schedule
+    changed) one re-based on `now` when the expected next occurrence has already passed, so a
+    schedule change is not reported as past due."""
+    if last_status is None:
+        return ScheduleStatus(NEVER, _next(schedule, now), now)
+    if last_status.last != NEVER:
+        base = last_status.last
+    elif last_status.last_updated != NEVER:
+        base = last_status.last_updated
+    else:
+        base = now
+    expected = _next(schedule, base)
+    if last_status.next == expected:
+        return last_status
+    if now > expected:
+        expected, base = _next(schedule, now), now
+    return ScheduleStatus(NEVER, expected, base)
 
 
 def _next(schedule: TimerSchedule, moment: datetime) -> datetime:
