@@ -71,6 +71,11 @@ def _read_status(azurite: Azurite, host_id: str, function: str) -> dict[str, str
     return document
 
 
+def started_runs(app: Any) -> int:
+    """How many ticker runs have started (each leaves a marker before it sleeps)."""
+    return len(list(app.record_dir.glob("ticker.started-*")))
+
+
 def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
@@ -117,6 +122,9 @@ def test_timers_run_on_schedule_without_overlap_and_report_past_due(
         host_tools.wait_until(lambda: len(app.records("failing")) >= 2, "two failing runs", 30)
         host_tools.wait_until(lambda: app.records("hourly"), "the past-due hourly run", 30)
         host_tools.wait_until(lambda: app.records("starter"), "the runOnStartup run", 30)
+        host_tools.wait_until(
+            lambda: started_runs(app) > len(app.records("ticker")), "a ticker run in progress", 30
+        )
         host.service.stop(30)
     finally:
         if host.service.process.poll() is None:
@@ -134,7 +142,7 @@ def test_timers_run_on_schedule_without_overlap_and_report_past_due(
     assert all(t["schedule_status"] == {} for t in ticks)
     assert ticks[0]["schedule"] == {"AdjustForDST": True}
     # Shutdown let the run in progress finish: every started run recorded its end.
-    assert len(list(app.record_dir.glob("ticker.started-*"))) == len(ticks)
+    assert started_runs(app) == len(ticks)
 
     (startup,) = app.records("starter")
     assert startup["past_due"] is False
