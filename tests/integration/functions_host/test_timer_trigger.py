@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,8 +35,10 @@ def main(timer: func.TimerRequest) -> None:
         "at": time.time(),
     }
     path = os.path.join(os.environ["RECORD_DIR"], "%(name)s-" + uuid.uuid4().hex + ".json")
-    with open(path, "w", encoding="utf-8") as handle:
+    # Written aside and renamed, so the test never reads half a record.
+    with open(path + ".tmp", "w", encoding="utf-8") as handle:
         json.dump(seen, handle)
+    os.replace(path + ".tmp", path)
     %(after)s
 """
 
@@ -101,6 +104,14 @@ def test_timers_run_on_schedule_without_overlap_and_report_past_due(
         timer_json("*/1 * * * * *"),
         timer_function("failing", after='raise RuntimeError("timer run failed")'),
     )
+    # Every 2 s; the first run takes 5 s and so overruns the occurrences at 2 s and 4 s.
+    first_is_long = (
+        "5.0 if len([f for f in os.listdir(os.environ['RECORD_DIR']) "
+        "if f.startswith('overrun.started-')]) == 1 else 0.2"
+    )
+    app.add_function(
+        "overrun", timer_json("*/2 * * * * *"), timer_function("overrun", first_is_long)
+    )
     # Hourly with the schedule monitor: its blob says the run due an hour ago never happened.
     hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     missed = hour if hour < datetime.now(UTC) - timedelta(seconds=5) else hour - timedelta(hours=1)
@@ -122,6 +133,7 @@ def test_timers_run_on_schedule_without_overlap_and_report_past_due(
         host_tools.wait_until(lambda: len(app.records("failing")) >= 2, "two failing runs", 30)
         host_tools.wait_until(lambda: app.records("hourly"), "the past-due hourly run", 30)
         host_tools.wait_until(lambda: app.records("starter"), "the runOnStartup run", 30)
+        host_tools.wait_until(lambda: len(app.records("overrun")) >= 3, "three overrun runs", 30)
         host_tools.wait_until(
             lambda: started_runs(app) > len(app.records("ticker")), "a ticker run in progress", 30
         )
@@ -143,6 +155,15 @@ def test_timers_run_on_schedule_without_overlap_and_report_past_due(
     assert ticks[0]["schedule"] == {"AdjustForDST": True}
     # Shutdown let the run in progress finish: every started run recorded its end.
     assert started_runs(app) == len(ticks)
+
+    long_run, catch_up, on_schedule = app.records("overrun")[:3]
+    assert long_run["at"] - long_run["started"] >= 5.0
+    # The missed occurrences make one run at once when the long one ends, not one each; the run
+    # after it waits for the next occurrence (an even second after the catch-up run fired).
+    assert catch_up["started"] - long_run["at"] < 1.0
+    next_even_second = math.floor(catch_up["started"] / 2) * 2 + 2
+    assert on_schedule["started"] >= next_even_second - 0.05
+    assert not any(r["past_due"] for r in (long_run, catch_up, on_schedule))
 
     (startup,) = app.records("starter")
     assert startup["past_due"] is False
