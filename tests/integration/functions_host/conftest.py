@@ -47,8 +47,10 @@ def main(msg: func.QueueMessage) -> None:
     }
     %(before)s
     path = os.path.join(os.environ["RECORD_DIR"], "%(name)s-" + uuid.uuid4().hex + ".json")
-    with open(path, "w", encoding="utf-8") as handle:
+    # Written aside and renamed: a test polling `records()` never reads half a file.
+    with open(path + ".tmp", "w", encoding="utf-8") as handle:
         json.dump(seen, handle)
+    os.replace(path + ".tmp", path)
     %(after)s
 """
 
