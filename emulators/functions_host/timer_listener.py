@@ -17,6 +17,8 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from azure.core.exceptions import AzureError
+
 from emulators.functions_host import invocation_log
 from emulators.functions_host.function_invoker import FunctionInvoker
 from emulators.functions_host.function_metadata import FunctionSpec
@@ -57,16 +59,12 @@ def _dotnet_general(moment: datetime) -> str:
     return moment.strftime("%m/%d/%Y %H:%M:%S")
 
 
-def _next(schedule: TimerSchedule, moment: datetime) -> datetime | None:
-    return schedule.next_after(moment)
-
-
 def format_occurrences(schedule: TimerSchedule, start: datetime, count: int) -> list[str]:
     """The next `count` occurrences as the host logs them (`MM/dd/yyyy HH:mm:ssZ`)."""
     lines: list[str] = []
     moment: datetime | None = start
     for _ in range(count):
-        moment = _next(schedule, moment) if moment is not None else None
+        moment = schedule.next_after(moment) if moment is not None else None
         if moment is None:
             break
         lines.append(moment.strftime("%m/%d/%Y %H:%M:%SZ"))
@@ -90,11 +88,11 @@ class TimerListener:
         status: ScheduleStatus | None = None
         past_due = False
         if self.monitor is not None:
-            status = await self._recorded_status()
+            status = await self._recorded_status(self.monitor)
             late, status = await self.monitor.check_past_due(name, now, schedule, status)
             past_due = late.total_seconds() > 0
         if status is None:
-            status = ScheduleStatus(NEVER, _next(schedule, now) or LATEST, NEVER)
+            status = ScheduleStatus(NEVER, schedule.next_after(now) or LATEST, NEVER)
         occurrences = format_occurrences(schedule, now, NEXT_OCCURRENCES_LOGGED)
         invocation_log.log(
             f"The next {len(occurrences)} occurrences of the '{name}' schedule "
@@ -113,11 +111,10 @@ class TimerListener:
             status = await self._fire(status, startup)
             startup = ""
 
-    async def _recorded_status(self) -> ScheduleStatus | None:
-        assert self.monitor is not None
+    async def _recorded_status(self, monitor: ScheduleMonitor) -> ScheduleStatus | None:
         try:
-            return await self.monitor.get_status(self.spec.name)
-        except Exception as error:
+            return await monitor.get_status(self.spec.name)
+        except (AzureError, ValueError) as error:
             invocation_log.log(
                 f"Function '{self.spec.name}': cannot read the timer status ({error}); "
                 "starting without it."
@@ -146,7 +143,7 @@ class TimerListener:
         adjusted = fired
         if not startup and status.next > fired:
             adjusted = status.next
-        upcoming = _next(self.options.schedule, adjusted) or LATEST
+        upcoming = self.options.schedule.next_after(adjusted) or LATEST
         new_status = ScheduleStatus(adjusted, upcoming, adjusted)
         if self.monitor is not None:
             await self.monitor.update_status(self.spec.name, new_status)
