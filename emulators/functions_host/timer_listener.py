@@ -27,7 +27,6 @@ from emulators.functions_host.schedule_monitor import (
     NEVER,
     ScheduleMonitor,
     ScheduleStatus,
-    format_dotnet_date,
 )
 from emulators.functions_host.timer_schedule import TimerOptions, TimerSchedule
 
@@ -158,7 +157,7 @@ class TimerListener:
         )
         details = f"Trigger Details: UnscheduledInvocationReason: {startup}" if startup else None
         if startup == "IsPastDue":
-            details = f"{details}, OriginalSchedule: {format_dotnet_date(status.next)}"
+            details = f"{details}, OriginalSchedule: {dotnet_round_trip(status.next)}"
         metadata: dict[str, RpcValue] = {"TimerTrigger": Text(_dotnet_general(fired))}
         await self.invoker.invoke(
             self.spec,

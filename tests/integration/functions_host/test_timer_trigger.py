@@ -186,7 +186,11 @@ def test_timers_run_on_schedule_without_overlap_and_report_past_due(
     assert "\tticker: timerTrigger (Cron: '* * * * * *')" in output
     assert "Executing 'Functions.ticker' (Reason='Timer fired at " in output
     assert "Function 'hourly' is past due on startup. Executing now." in output
-    assert "Trigger Details: UnscheduledInvocationReason: IsPastDue, OriginalSchedule: " in output
+    original = f"{missed:%Y-%m-%dT%H:%M:%S}.0000000+00:00"
+    assert (
+        f"Trigger Details: UnscheduledInvocationReason: IsPastDue, OriginalSchedule: {original}"
+        in output
+    )
     assert "Function 'starter' is configured to run on startup. Executing now." in output
     assert output.count("Exception: RuntimeError: timer run failed") >= 2
     assert "Executed 'Functions.failing' (Failed" in output
