@@ -113,6 +113,9 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
     AzureFunctionsJobHost__extensions__queues__batchSize: string(queueBatchSize)
     AzureFunctionsJobHost__extensions__queues__newBatchThreshold: string(queueNewBatchThreshold)
+    // The functions are synchronous: without this the worker runs min(32, vCPUs + 4) at a time,
+    // fewer than the messages each instance holds; they wait on Twilio and storage, not the CPU.
+    PYTHON_THREADPOOL_THREAD_COUNT: string(queueBatchSize + queueNewBatchThreshold)
     TWILIO_ACCOUNT_SID: twilioAccountSid
     TWILIO_AUTH_TOKEN: '@Microsoft.KeyVault(SecretUri=${twilioAuthTokenSecretUri})'
     TWILIO_API_KEY_SID: twilioApiKeySid

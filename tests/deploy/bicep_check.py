@@ -433,7 +433,8 @@ def symbol_findings(parsed: BicepFile) -> list[Finding]:
         for child in node.children:
             visit(child, scope)
 
-    visit(parsed.root, frozenset(declared))
+    # `sys` and `az` are the namespaces of the built-in functions.
+    visit(parsed.root, frozenset(declared | {"sys", "az"}))
     findings.extend(_module_findings(parsed))
     return findings
 

@@ -51,6 +51,8 @@ HOST_SETTINGS = frozenset(
         "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
     }
 )
+# Read by the Python worker: how many synchronous invocations run at once per instance.
+WORKER_SETTINGS = frozenset({"PYTHON_THREADPOOL_THREAD_COUNT"})
 # An app setting `AzureFunctionsJobHost__a__b` overrides host.json's `a.b`.
 HOST_JSON_OVERRIDE_PREFIX = "AzureFunctionsJobHost__"
 # Learn, functions-app-settings, "Flex Consumption plan deprecations": set by the platform or
@@ -183,7 +185,7 @@ def expected_settings(setting_names: frozenset[str]) -> frozenset[str]:
     if "AzureWebJobsStorage" in names:
         names.discard("AzureWebJobsStorage")
         names |= IDENTITY_STORAGE_SETTINGS
-    return frozenset(names | HOST_SETTINGS)
+    return frozenset(names | HOST_SETTINGS | WORKER_SETTINGS)
 
 
 def _try_evaluate(project: Project, file: Any, node: Any) -> tuple[bool, Any]:
