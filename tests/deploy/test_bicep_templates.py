@@ -57,3 +57,29 @@ def test_main_is_at_subscription_scope_and_names_the_group_from_the_environment(
     groups = [r for r in resources(main) if r.type_name == "Microsoft.Resources/resourceGroups"]
     assert len(groups) == 1
     assert "environmentName" in (groups[0].node.text or b"").decode()
+
+
+def test_outputs_azd_writes_to_the_environment() -> None:
+    outputs = set(parse_file(INFRA / "main.bicep").outputs)
+    assert outputs >= {
+        "AZURE_LOCATION",
+        "AZURE_RESOURCE_GROUP",
+        "AZURE_FUNCTION_APP_NAME",
+        "AZURE_MANAGED_IDENTITY_CLIENT_ID",
+        "AZURE_STORAGE_QUEUE_ENDPOINT",
+        "AZURE_STORAGE_TABLE_ENDPOINT",
+        "PUBLIC_BASE_URL",
+        "STATUS_CALLBACK_URL",
+        "TWIML_VOICE_URL",
+    }
+    source = (INFRA / "main.bicep").read_text(encoding="utf-8")
+    assert "'${api.outputs.publicBaseUrl}/api/status_callback'" in source
+    assert "'${api.outputs.publicBaseUrl}/api/twiml_voice'" in source
+
+
+def test_public_base_url_is_the_site_host_unless_overridden() -> None:
+    api = (INFRA / "app/api.bicep").read_text(encoding="utf-8")
+    assert (
+        "empty(publicBaseUrl) ? 'https://${site.properties.defaultHostName}' : publicBaseUrl" in api
+    )
+    assert "PUBLIC_BASE_URL: resolvedPublicBaseUrl" in api
