@@ -69,7 +69,8 @@ def read_ignore_rules(funcignore: Path) -> list[IgnoreRule]:
 
 
 def app_files(root: Path, rules: Sequence[IgnoreRule]) -> list[PurePosixPath]:
-    """Every file under `root` that no rule excludes (an excluded folder is not entered)."""
+    """Every file under `root` that no rule excludes (an excluded folder is not entered, nor
+    is a virtual environment)."""
     found: list[PurePosixPath] = []
 
     def walk(folder: Path) -> None:
@@ -77,6 +78,9 @@ def app_files(root: Path, rules: Sequence[IgnoreRule]) -> list[PurePosixPath]:
             relative = PurePosixPath(entry.relative_to(root).as_posix())
             is_dir = entry.is_dir() and not entry.is_symlink()
             if any(rule.matches(relative, is_dir) for rule in rules):
+                continue
+            # Any virtual environment (azd's restore makes `<folder>_env`), as azd skips them.
+            if is_dir and (entry / "pyvenv.cfg").exists():
                 continue
             if is_dir:
                 walk(entry)
@@ -128,7 +132,12 @@ def build_package(root: Path, out: Path, zip_path: Path | None) -> list[PurePosi
         shutil.rmtree(out)
     out.mkdir(parents=True)
     rules = read_ignore_rules(root / ".funcignore")
-    files = [f for f in app_files(root, rules) if not (root / f).resolve().is_relative_to(out)]
+    # A local .python_packages (a developer's own build) is never copied: it is installed below.
+    files = [
+        f
+        for f in app_files(root, rules)
+        if f.parts[0] != SITE_PACKAGES.parts[0] and not (root / f).resolve().is_relative_to(out)
+    ]
     for relative in files:
         destination = out / relative
         destination.parent.mkdir(parents=True, exist_ok=True)

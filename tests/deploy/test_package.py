@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.deploy.conftest import REPO
-from tools.package_app import SITE_PACKAGES, build_package, read_ignore_rules
+from tools.package_app import SITE_PACKAGES, app_files, build_package, read_ignore_rules
 
 FUNCTIONS = sorted(p.parent.name for p in REPO.glob("*/function.json"))
 
@@ -94,6 +94,20 @@ def test_the_zip_is_the_folder(package: Path) -> None:
 
 def test_funcignore_keeps_the_non_deployed_folders_out() -> None:
     rules = read_ignore_rules(REPO / ".funcignore")
-    patterns = {rule.pattern for rule in rules}
-    assert {"emulators", "tests", "bench", "docs", "node_modules", "infra", "producer"} <= patterns
-    assert {"schemas", ".venv", "local.settings*.json", "build", "tools"} <= patterns
+    anchored = {rule.pattern for rule in rules if rule.anchored}
+    assert {"emulators", "tests", "bench", "docs", "node_modules", "infra", "producer"} <= anchored
+    assert {"schemas", ".venv", "local.settings*.json", "build", "tools", ".azure"} <= anchored
+    # Repository folders are anchored: the same names inside packages stay.
+    assert not {"tests", "docs", "build"} & {r.pattern for r in rules if not r.anchored}
+
+
+def test_virtual_environments_and_ignored_files_are_not_copied(tmp_path: Path) -> None:
+    (tmp_path / ".funcignore").write_text("/tests\n__pycache__\n", encoding="utf-8")
+    for name in ("app_env/pyvenv.cfg", "app_env/lib/x.py", "tests/t.py", "fn/__pycache__/a.pyc"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("", encoding="utf-8")
+    (tmp_path / "fn/__init__.py").write_text("", encoding="utf-8")
+    (tmp_path / "fn/tests/keep.py").parent.mkdir()
+    (tmp_path / "fn/tests/keep.py").write_text("", encoding="utf-8")
+    files = app_files(tmp_path, read_ignore_rules(tmp_path / ".funcignore"))
+    assert [f.as_posix() for f in files] == [".funcignore", "fn/__init__.py", "fn/tests/keep.py"]
