@@ -150,6 +150,7 @@ module keyVault 'app/keyvault.bicep' = {
     tags: tags
     twilioAuthToken: twilioAuthToken
     twilioApiKeySecret: twilioApiKeySecret
+    storeApiKeySecret: !empty(twilioApiKeySecret)
   }
 }
 

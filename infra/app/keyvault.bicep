@@ -7,8 +7,10 @@ param tags object
 param twilioAuthToken string
 
 @secure()
-@description('Empty: no API key secret is stored.')
 param twilioApiKeySecret string
+
+@description('Whether twilioApiKeySecret is given (a plain bool, so no output depends on a secure value).')
+param storeApiKeySecret bool
 
 resource vault 'Microsoft.KeyVault/vaults@2024-11-01' = {
   name: name
@@ -36,7 +38,7 @@ resource authTokenSecret 'Microsoft.KeyVault/vaults/secrets@2024-11-01' = {
   }
 }
 
-resource apiKeySecret 'Microsoft.KeyVault/vaults/secrets@2024-11-01' = if (!empty(twilioApiKeySecret)) {
+resource apiKeySecret 'Microsoft.KeyVault/vaults/secrets@2024-11-01' = if (storeApiKeySecret) {
   parent: vault
   name: 'twilio-api-key-secret'
   properties: {
@@ -48,4 +50,4 @@ resource apiKeySecret 'Microsoft.KeyVault/vaults/secrets@2024-11-01' = if (!empt
 output name string = vault.name
 // Versionless URIs: a new secret version is picked up without a redeploy.
 output authTokenSecretUri string = authTokenSecret.properties.secretUri
-output apiKeySecretUri string = empty(twilioApiKeySecret) ? '' : apiKeySecret.properties.secretUri
+output apiKeySecretUri string = storeApiKeySecret ? apiKeySecret.properties.secretUri : ''

@@ -529,6 +529,35 @@ def _module_output_findings(parsed: BicepFile, name: str, child: BicepFile) -> l
     return findings
 
 
+def secure_params(parsed: BicepFile) -> set[str]:
+    """The params declared with `@secure()` (their decorators are the preceding sibling)."""
+    names: set[str] = set()
+    for name, node in parsed.params.items():
+        decorators = node.prev_named_sibling
+        while decorators is not None and decorators.type == "comment":
+            decorators = decorators.prev_named_sibling
+        if decorators is None or decorators.type != "decorators":
+            continue
+        for call in walk(decorators):
+            function = (
+                call.child_by_field_name("function") if call.type == "call_expression" else None
+            )
+            if function is not None and text(function).removeprefix("sys.") == "secure":
+                names.add(name)
+    return names
+
+
+def secret_output_findings(parsed: BicepFile) -> list[Finding]:
+    """Outputs are stored in the deployment history in clear: none may use a `@secure()` param."""
+    secure = secure_params(parsed)
+    findings: list[Finding] = []
+    for name, output in parsed.outputs.items():
+        used = {text(n) for n in walk(output) if n.type == "identifier" and _is_reference(n)}
+        for param in sorted(used & secure):
+            findings.append(parsed.finding(output, f"output {name} uses @secure() param {param}"))
+    return findings
+
+
 # ----------------------------------------------------------------------------------- types
 
 
@@ -704,6 +733,7 @@ def check_project(infra: Path, types: dict[str, Any]) -> list[Finding]:
         if syntax:
             continue
         findings.extend(symbol_findings(parsed))
+        findings.extend(secret_output_findings(parsed))
         findings.extend(type_findings(parsed, types))
     return findings
 

@@ -134,6 +134,13 @@ MUTATIONS = [
         "TWILIO_API_KEY_SECRET is a secret",
     ),
     Mutation(
+        "output exposing a secure parameter",
+        "app/keyvault.bicep",
+        "output name string = vault.name\n",
+        "output name string = '${vault.name}${twilioAuthToken}'\n",
+        "output name uses @secure() param twilioAuthToken",
+    ),
+    Mutation(
         "removed role assignment",
         "app/rbac.bicep",
         "resource appQueueDataContributor 'Microsoft.Authorization/roleAssignments@2022-04-01'",
