@@ -29,8 +29,7 @@ def facts() -> AppFacts:
 
 @pytest.fixture
 def infra_copy(tmp_path: Path) -> Path:
-    """A copy of infra/ to break (the host.json its templates may load sits beside it)."""
+    """A copy of infra/ to break."""
     copy = tmp_path / "infra"
     shutil.copytree(INFRA, copy)
-    shutil.copy(REPO / "host.json", tmp_path / "host.json")
     return copy
