@@ -8,9 +8,9 @@ PY := $(VENV)/bin/python
 # Python 3.13: PYTHON313 if given, else python3.13 on PATH (pyenv shim), else pyenv's versions folder.
 PYTHON313 ?= $(shell for c in "$$(PYENV_VERSION=3.13.0 command -v python3.13 2>/dev/null)" $$HOME/.pyenv/versions/3.13*/bin/python3.13 /usr/local/bin/python3.13 /usr/bin/python3.13; do \
 	[ -x "$$c" ] && PYENV_VERSION=3.13.0 "$$c" -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null && { echo "$$c"; break; }; done)
-TYPED_DIRS := $(wildcard shared emulators producer send_sms send_call twiml_voice status_callback)
+TYPED_DIRS := $(wildcard shared emulators producer send_sms send_call twiml_voice status_callback tools tests/deploy)
 
-.PHONY: help setup run demo test lint format typecheck pytest bench clean
+.PHONY: help setup run demo test lint format typecheck pytest bench package clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -53,8 +53,11 @@ pytest: setup ## the test suite (unit, integration, e2e)
 
 test: lint typecheck pytest ## lint, type check and the whole test suite
 
+package: $(VENV)/.installed ## build the deployable app: build/deploy/ (+ Linux cp313 packages) and build/api.zip
+	$(PY) -m tools.package_app --out build/deploy --zip build/api.zip
+
 bench: setup ## benchmarks under bench/
 	$(PY) -m bench.emulator_throughput
 
 clean: ## remove the venv, node_modules and caches
-	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache build

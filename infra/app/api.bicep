@@ -1,0 +1,137 @@
+// The Flex Consumption plan and function app, with every app setting in one `appsettings` resource.
+param name string
+param planName string
+param location string
+param tags object
+param identityId string
+param identityClientId string
+param deploymentContainerUrl string
+param blobEndpoint string
+param queueEndpoint string
+param tableEndpoint string
+param applicationInsightsConnectionString string
+param twilioAuthTokenSecretUri string
+@description('Empty: no API key secret in Key Vault.')
+param twilioApiKeySecretUri string
+param twilioAccountSid string
+param twilioFromNumber string
+param twilioMessagingServiceSid string
+param twilioApiKeySid string
+param twilioHttpTimeoutSeconds int
+param publicBaseUrl string
+param smsQueueName string
+param callQueueName string
+param eventsQueueName string
+param deliveriesTableName string
+param maximumInstanceCount int
+param instanceMemoryMB int
+param alwaysReadyHttpInstances int
+param queueBatchSize int
+param queueNewBatchThreshold int
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: planName
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: {
+    name: 'FC1'
+    tier: 'FlexConsumption'
+  }
+  properties: {
+    reserved: true
+  }
+}
+
+resource site 'Microsoft.Web/sites@2024-04-01' = {
+  name: name
+  location: location
+  // azd deploys the `api` service of azure.yaml to the site with this tag.
+  tags: union(tags, {
+    'azd-service-name': 'api'
+  })
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityId}': {}
+    }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    keyVaultReferenceIdentity: identityId
+    siteConfig: {
+      minTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: deploymentContainerUrl
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identityId
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        maximumInstanceCount: maximumInstanceCount
+        instanceMemoryMB: instanceMemoryMB
+        alwaysReady: alwaysReadyHttpInstances > 0
+          ? [
+              {
+                name: 'http'
+                instanceCount: alwaysReadyHttpInstances
+              }
+            ]
+          : []
+      }
+      runtime: {
+        name: 'python'
+        version: '3.13'
+      }
+    }
+  }
+}
+
+var resolvedPublicBaseUrl = empty(publicBaseUrl) ? 'https://${site.properties.defaultHostName}' : publicBaseUrl
+
+// The whole app-settings collection (this resource replaces it): host storage by identity,
+// Application Insights by identity, host.json overrides, and what shared/settings.py reads.
+resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
+  parent: site
+  name: 'appsettings'
+  properties: {
+    AzureWebJobsStorage__blobServiceUri: blobEndpoint
+    AzureWebJobsStorage__queueServiceUri: queueEndpoint
+    AzureWebJobsStorage__tableServiceUri: tableEndpoint
+    AzureWebJobsStorage__credential: 'managedidentity'
+    AzureWebJobsStorage__clientId: identityClientId
+    APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString
+    APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+    AzureFunctionsJobHost__extensions__queues__batchSize: string(queueBatchSize)
+    AzureFunctionsJobHost__extensions__queues__newBatchThreshold: string(queueNewBatchThreshold)
+    // The functions are synchronous: without this the worker runs min(32, vCPUs + 4) at a time,
+    // fewer than the messages each instance holds; they wait on Twilio and storage, not the CPU.
+    PYTHON_THREADPOOL_THREAD_COUNT: string(queueBatchSize + queueNewBatchThreshold)
+    TWILIO_ACCOUNT_SID: twilioAccountSid
+    TWILIO_AUTH_TOKEN: '@Microsoft.KeyVault(SecretUri=${twilioAuthTokenSecretUri})'
+    TWILIO_API_KEY_SID: twilioApiKeySid
+    TWILIO_API_KEY_SECRET: empty(twilioApiKeySecretUri) ? '' : '@Microsoft.KeyVault(SecretUri=${twilioApiKeySecretUri})'
+    TWILIO_FROM_NUMBER: twilioFromNumber
+    TWILIO_MESSAGING_SERVICE_SID: twilioMessagingServiceSid
+    // Empty: Twilio's own API (the emulator's URL is for the local stack only).
+    TWILIO_API_BASE_URL: ''
+    TWILIO_HTTP_TIMEOUT_SECONDS: string(twilioHttpTimeoutSeconds)
+    PUBLIC_BASE_URL: resolvedPublicBaseUrl
+    SMS_QUEUE_NAME: smsQueueName
+    CALL_QUEUE_NAME: callQueueName
+    EVENTS_QUEUE_NAME: eventsQueueName
+    DELIVERIES_TABLE_NAME: deliveriesTableName
+  }
+}
+
+output name string = site.name
+output publicBaseUrl string = resolvedPublicBaseUrl

@@ -1,0 +1,1 @@
+"""Build tools for the deployment (not deployed)."""
