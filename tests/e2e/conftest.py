@@ -29,6 +29,7 @@ from producer.client import Producer
 from producer.errors import DeliveryNotFoundError
 from producer.settings import ProducerSettings
 from producer.status import DeliveryRecord
+from shared.storage_connection import ConnectionString
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 APP_PARTS = ["host.json", "send_sms", "send_call", "twiml_voice", "status_callback", "shared"]
@@ -139,7 +140,7 @@ def producer(stack: Stack) -> Producer:
     """The producer library, pointed at the stack's storage and the e2e queue names."""
     return Producer(
         ProducerSettings(
-            connection_string=stack.azurite.connection_string,
+            storage=ConnectionString(stack.azurite.connection_string),
             sms_queue=E2E_NAMES["SMS_QUEUE_NAME"],
             call_queue=E2E_NAMES["CALL_QUEUE_NAME"],
             events_queue=E2E_NAMES["EVENTS_QUEUE_NAME"],
