@@ -137,17 +137,13 @@ def load_storage_connection(
 
 
 @functools.cache
-def _default_credential(managed_identity: bool, client_id: str | None) -> TokenCredential:
-    """One credential per identity and process (it caches its tokens)."""
-    if managed_identity:
-        return ManagedIdentityCredential(client_id=client_id)
-    return DefaultAzureCredential()
-
-
 def token_credential(connection: IdentityConnection) -> TokenCredential:
     """The credential `connection` chooses: the app's managed identity (user-assigned when a
-    client id is given), else `DefaultAzureCredential`."""
-    return _default_credential(connection.managed_identity, connection.client_id)
+    client id is given), else `DefaultAzureCredential`. One per connection and process, so
+    every client shares its token cache."""
+    if connection.managed_identity:
+        return ManagedIdentityCredential(client_id=connection.client_id)
+    return DefaultAzureCredential()
 
 
 def table_service_client(

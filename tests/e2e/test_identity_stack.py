@@ -17,13 +17,11 @@ import pytest
 from azure.core.credentials import AccessToken
 from azure.core.exceptions import ClientAuthenticationError
 
-from emulators.azurite import Azurite, start_azurite
+from emulators.azurite import Azurite
 from emulators.azurite_identity import (
     STORAGE_AUDIENCE,
     AzuriteTokenCredential,
     ManagedIdentityEndpoint,
-    TlsFiles,
-    write_tls_files,
 )
 from producer.cli import main
 from producer.client import Producer
@@ -31,41 +29,9 @@ from producer.settings import ProducerSettings
 from shared.storage_connection import IdentityConnection, queue_client, table_service_client
 from tests.e2e.conftest import E2E_NAMES, Stack, Waiter, running_stack
 
+# Fixtures from tests/conftest.py: `oauth_azurite`, `identity_endpoint`, `identity_env`.
 pytestmark = pytest.mark.e2e
 CLIENT_ID = "11111111-2222-3333-4444-555555555555"
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
-    """A throwaway CA and server certificate for 127.0.0.1."""
-    return write_tls_files(tmp_path_factory.mktemp("tls"))
-
-
-@pytest.fixture(scope="module")
-def oauth_azurite(tls: TlsFiles) -> Iterator[Azurite]:
-    """An in-memory Azurite on https that accepts bearer tokens (`--oauth basic`)."""
-    running = start_azurite(tls=(tls.cert, tls.key), oauth=True)
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def identity_endpoint() -> Iterator[ManagedIdentityEndpoint]:
-    """Where azure-identity's ManagedIdentityCredential gets tokens (App Service protocol)."""
-    endpoint = ManagedIdentityEndpoint().start()
-    yield endpoint
-    endpoint.stop()
-
-
-@pytest.fixture(scope="module")
-def identity_env(tls: TlsFiles, identity_endpoint: ManagedIdentityEndpoint) -> dict[str, str]:
-    """What a process needs to use the managed identity and trust the test CA (requests reads
-    REQUESTS_CA_BUNDLE, aiohttp's default SSL context SSL_CERT_FILE)."""
-    return {
-        **identity_endpoint.environment(),
-        "REQUESTS_CA_BUNDLE": str(tls.ca),
-        "SSL_CERT_FILE": str(tls.ca),
-    }
 
 
 @pytest.fixture(scope="module")
