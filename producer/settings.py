@@ -22,6 +22,7 @@ from shared.storage_connection import (
     StorageConnection,
     StorageSettingError,
     load_storage_connection,
+    service_uri,
 )
 
 # Azurite on its default ports; the last resort so a bare local checkout just works.
@@ -64,13 +65,17 @@ def read_local_settings(directory: Path) -> dict[str, str]:
     return {str(key): str(value) for key, value in values.items() if value is not None}
 
 
-def read_azd_environment(name: str | None = None, directory: Path | None = None) -> dict[str, str]:
+def read_azd_environment(
+    name: str | None = None,
+    directory: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, str]:
     """The values azd keeps for environment `name` (default: env `AZURE_ENV_NAME`, then the
     `defaultEnvironment` of `.azure/config.json`): `.azure/<name>/.env` under `directory`
     (default: cwd), where `azd provision` writes the deployment's outputs."""
     root = (Path.cwd() if directory is None else directory) / ".azure"
     if not name:
-        name = os.environ.get("AZURE_ENV_NAME") or None
+        name = (os.environ if environ is None else environ).get("AZURE_ENV_NAME") or None
     if not name:
         try:
             config = json.loads((root / "config.json").read_text(encoding="utf-8"))
@@ -101,18 +106,13 @@ def read_azd_environment(name: str | None = None, directory: Path | None = None)
     return values
 
 
-def _endpoints(queue_url: str, table_url: str, source: str) -> IdentityConnection:
-    """An identity connection (DefaultAzureCredential) to the given endpoints."""
-    env = {
-        DEFAULT_CONNECTION + "__queueServiceUri": queue_url,
-        DEFAULT_CONNECTION + "__tableServiceUri": table_url,
-    }
+def _endpoints(queue: tuple[str, str], table: tuple[str, str]) -> IdentityConnection:
+    """An identity connection (DefaultAzureCredential) to the endpoints (where each came from,
+    URL)."""
     try:
-        connection = load_storage_connection(env)
+        return IdentityConnection(service_uri(queue[1], queue[0]), service_uri(table[1], table[0]))
     except StorageSettingError as error:
-        raise InvalidInputError(f"{source}: {error}") from None
-    assert isinstance(connection, IdentityConnection)
-    return connection
+        raise InvalidInputError(str(error)) from None
 
 
 def load_settings(
@@ -163,16 +163,17 @@ def _storage(
     if queue_url or table_url:
         if not (queue_url and table_url):
             raise InvalidInputError("--queue-url and --table-url must be given together")
-        return _endpoints(queue_url, table_url, "--queue-url/--table-url")
+        return _endpoints(("--queue-url", queue_url), ("--table-url", table_url))
     if azd_env is not None:
-        outputs = read_azd_environment(azd_env or None, directory)
+        outputs = read_azd_environment(azd_env or None, directory, env)
         missing = [o for o in (QUEUE_ENDPOINT_OUTPUT, TABLE_ENDPOINT_OUTPUT) if not outputs.get(o)]
         if missing:
             raise InvalidInputError(
                 f"the azd environment has no {' or '.join(missing)} output: is it deployed?"
             )
         return _endpoints(
-            outputs[QUEUE_ENDPOINT_OUTPUT], outputs[TABLE_ENDPOINT_OUTPUT], "azd environment"
+            (f"{QUEUE_ENDPOINT_OUTPUT} of the azd environment", outputs[QUEUE_ENDPOINT_OUTPUT]),
+            (f"{TABLE_ENDPOINT_OUTPUT} of the azd environment", outputs[TABLE_ENDPOINT_OUTPUT]),
         )
     storage_names = [DEFAULT_CONNECTION + suffix for suffix in ("", *IDENTITY_SUFFIXES)]
     for source, values in (("environment", env), (LOCAL_SETTINGS_FILE, local)):

@@ -72,16 +72,17 @@ def read_setting(env: Mapping[str, str], name: str) -> str | None:
     return value or None
 
 
-def _service_uri(value: str, name: str) -> str:
-    """An https service endpoint; one with a query (a SAS) or user info is refused unshown."""
+def service_uri(value: str, name: str) -> str:
+    """`value` of setting (or option) `name` as an https service endpoint without a trailing
+    slash; one with a query (a SAS) or user info is refused without showing it."""
     parts = urlsplit(value)
     if parts.query or parts.fragment or "@" in value:
         raise StorageSettingError(
-            f"setting {name} must be an https URL without user info or query (value not shown)"
+            f"{name} must be an https URL without user info or query (value not shown)"
         )
     if parts.scheme != "https" or not parts.hostname:
         raise StorageSettingError(
-            f"setting {name} must be the https URL of a storage service endpoint "
+            f"{name} must be the https URL of a storage service endpoint "
             f"(https://<account>.queue.core.windows.net), got {value!r}"
         )
     return value.rstrip("/")
@@ -129,8 +130,12 @@ def load_storage_connection(
             "(a client id selects a user-assigned managed identity)"
         )
     return IdentityConnection(
-        queue_service_uri=_service_uri(str(identity[QUEUE_SERVICE_URI]), name + QUEUE_SERVICE_URI),
-        table_service_uri=_service_uri(str(identity[TABLE_SERVICE_URI]), name + TABLE_SERVICE_URI),
+        queue_service_uri=service_uri(
+            str(identity[QUEUE_SERVICE_URI]), f"setting {name}{QUEUE_SERVICE_URI}"
+        ),
+        table_service_uri=service_uri(
+            str(identity[TABLE_SERVICE_URI]), f"setting {name}{TABLE_SERVICE_URI}"
+        ),
         managed_identity=credential is not None,
         client_id=client_id,
     )

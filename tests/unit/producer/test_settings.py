@@ -78,10 +78,7 @@ def _write_azd_env(directory: Path, name: str, lines: list[str]) -> None:
     (directory / ".azure" / name / ".env").write_text("\n".join(lines) + "\n")
 
 
-def test_azd_environment_outputs_name_the_endpoints(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("AZURE_ENV_NAME", raising=False)
+def test_azd_environment_outputs_name_the_endpoints(tmp_path: Path) -> None:
     _write_azd_env(
         tmp_path,
         "prod",
@@ -93,7 +90,11 @@ def test_azd_environment_outputs_name_the_endpoints(
     )
     expected = IdentityConnection(QUEUE, TABLE)
     assert load_settings(azd_env="prod", environ={}, directory=tmp_path).storage == expected
-    # No name: azd's default environment.
+    # No name: AZURE_ENV_NAME, then azd's default environment.
+    picked = {"AZURE_ENV_NAME": "prod"}
+    assert load_settings(azd_env="", environ=picked, directory=tmp_path).storage == expected
+    with pytest.raises(InvalidInputError, match="pass --azd-env NAME or set AZURE_ENV_NAME"):
+        load_settings(azd_env="", environ={}, directory=tmp_path)
     (tmp_path / ".azure" / "config.json").write_text('{"version": 1, "defaultEnvironment": "prod"}')
     assert load_settings(azd_env="", environ={}, directory=tmp_path).storage == expected
     with pytest.raises(InvalidInputError, match="cannot read azd environment 'dev'"):
