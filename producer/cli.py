@@ -33,7 +33,11 @@ def _metadata(text: str | None) -> object:
 def _settings(args: argparse.Namespace) -> ProducerSettings:
     """The storage account and names the connection options choose."""
     return load_settings(
-        args.connection, queue_url=args.queue_url, table_url=args.table_url, azd_env=args.azd_env
+        args.connection,
+        queue_url=args.queue_url,
+        table_url=args.table_url,
+        account_name=args.account_name,
+        azd_env=args.azd_env,
     )
 
 
@@ -134,12 +138,12 @@ def run_smoke_test(args: argparse.Namespace) -> int:
     """`smoke`: check a deployment (webhooks refuse unsigned requests; an invalid request is
     recorded as rejected); sends nothing through Twilio. Exit 0 when every check passed."""
     settings = _settings(args)
-    base_url = args.base_url
-    if base_url is None and args.azd_env is not None:
-        base_url = read_azd_environment(args.azd_env or None).get("PUBLIC_BASE_URL")
+    outputs = {} if args.azd_env is None else read_azd_environment(args.azd_env or None)
+    base_url = args.base_url or outputs.get("PUBLIC_BASE_URL")
     if not base_url:
         raise InvalidInputError("no app URL: pass --base-url or --azd-env (PUBLIC_BASE_URL)")
-    print(f"smoke test of {base_url}")
+    app_name = outputs.get("AZURE_FUNCTION_APP_NAME") or outputs.get("SERVICE_API_NAME")
+    print(f"smoke test of {base_url}" + (f" (function app {app_name})" if app_name else ""))
 
     def report(check: SmokeCheck) -> None:
         print(f"  {'ok  ' if check.passed else 'FAIL'} {check.name}: {check.seen}", flush=True)
@@ -165,6 +169,12 @@ def _connection_option() -> argparse.ArgumentParser:
         " with --table-url; signs in with DefaultAzureCredential (az login)",
     )
     account.add_argument("--table-url", metavar="URL", help="table endpoint, with --queue-url")
+    account.add_argument(
+        "--account-name",
+        metavar="NAME",
+        help="a secretless account in Azure's public cloud: its endpoints "
+        "https://NAME.{queue,table}.core.windows.net, with DefaultAzureCredential",
+    )
     account.add_argument(
         "--azd-env",
         nargs="?",

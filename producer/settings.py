@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ LOCAL_SETTINGS_FILE = "local.settings.json"
 # The outputs of the deployment (infra/main.bicep) that azd writes to `.azure/<env>/.env`.
 QUEUE_ENDPOINT_OUTPUT = "AZURE_STORAGE_QUEUE_ENDPOINT"
 TABLE_ENDPOINT_OUTPUT = "AZURE_STORAGE_TABLE_ENDPOINT"
+ACCOUNT_NAME = re.compile(r"^[a-z0-9]{3,24}$")
 DEFAULT_NAMES = {
     "SMS_QUEUE_NAME": "sms-requests",
     "CALL_QUEUE_NAME": "call-requests",
@@ -120,28 +122,41 @@ def load_settings(
     *,
     queue_url: str | None = None,
     table_url: str | None = None,
+    account_name: str | None = None,
     azd_env: str | None = None,
     environ: Mapping[str, str] | None = None,
     directory: Path | None = None,
 ) -> ProducerSettings:
     """Resolve settings, first found wins: the connection string `connection`; the endpoints
-    `queue_url` and `table_url` (with `DefaultAzureCredential`); the azd environment `azd_env`'s
-    `AZURE_STORAGE_QUEUE_ENDPOINT` and `AZURE_STORAGE_TABLE_ENDPOINT` outputs; the app's storage
-    settings (`AzureWebJobsStorage` or its identity-based `__queueServiceUri` …) in the
-    environment, then in `local.settings.json` Values in `directory` (default: cwd); else
-    Azurite's `UseDevelopmentStorage=true`.
+    `queue_url` and `table_url`, or those of storage account `account_name` in Azure's public
+    cloud (both with `DefaultAzureCredential`); the azd environment `azd_env`'s
+    `AZURE_STORAGE_QUEUE_ENDPOINT` and `AZURE_STORAGE_TABLE_ENDPOINT` outputs (`""`: the
+    selected environment); the app's storage settings (`AzureWebJobsStorage` or its
+    identity-based `__queueServiceUri` …) in the environment, then in `local.settings.json`
+    Values in `directory` (default: cwd); else Azurite's `UseDevelopmentStorage=true`.
 
-    Queue and table names come from the environment, then `local.settings.json`, then the
-    documented defaults."""
+    Queue and table names come from the environment, then the azd environment, then
+    `local.settings.json`, then the documented defaults."""
     env = os.environ if environ is None else environ
     local = read_local_settings(Path.cwd() if directory is None else directory)
+    outputs = None if azd_env is None else read_azd_environment(azd_env or None, directory, env)
 
     def setting(name: str) -> str | None:
-        return env.get(name) or local.get(name) or None
+        return env.get(name) or (outputs or {}).get(name) or local.get(name) or None
 
     names = {name: setting(name) or default for name, default in DEFAULT_NAMES.items()}
+    if account_name is not None:
+        if queue_url or table_url:
+            raise InvalidInputError("give --account-name or --queue-url/--table-url, not both")
+        if not ACCOUNT_NAME.fullmatch(account_name):
+            raise InvalidInputError(
+                f"--account-name {account_name!r} is not a storage account name "
+                "(3-24 lowercase letters and digits)"
+            )
+        queue_url = f"https://{account_name}.queue.core.windows.net"
+        table_url = f"https://{account_name}.table.core.windows.net"
     return ProducerSettings(
-        storage=_storage(connection, queue_url, table_url, azd_env, env, local, directory),
+        storage=_storage(connection, queue_url, table_url, outputs, env, local),
         sms_queue=names["SMS_QUEUE_NAME"],
         call_queue=names["CALL_QUEUE_NAME"],
         events_queue=names["EVENTS_QUEUE_NAME"],
@@ -153,10 +168,9 @@ def _storage(
     connection: str | None,
     queue_url: str | None,
     table_url: str | None,
-    azd_env: str | None,
+    azd_outputs: Mapping[str, str] | None,
     env: Mapping[str, str],
     local: Mapping[str, str],
-    directory: Path | None,
 ) -> StorageConnection:
     if connection:
         return ConnectionString(connection)
@@ -164,16 +178,17 @@ def _storage(
         if not (queue_url and table_url):
             raise InvalidInputError("--queue-url and --table-url must be given together")
         return _endpoints(("--queue-url", queue_url), ("--table-url", table_url))
-    if azd_env is not None:
-        outputs = read_azd_environment(azd_env or None, directory, env)
-        missing = [o for o in (QUEUE_ENDPOINT_OUTPUT, TABLE_ENDPOINT_OUTPUT) if not outputs.get(o)]
+    if azd_outputs is not None:
+        missing = [
+            o for o in (QUEUE_ENDPOINT_OUTPUT, TABLE_ENDPOINT_OUTPUT) if not azd_outputs.get(o)
+        ]
         if missing:
             raise InvalidInputError(
                 f"the azd environment has no {' or '.join(missing)} output: is it deployed?"
             )
         return _endpoints(
-            (f"{QUEUE_ENDPOINT_OUTPUT} of the azd environment", outputs[QUEUE_ENDPOINT_OUTPUT]),
-            (f"{TABLE_ENDPOINT_OUTPUT} of the azd environment", outputs[TABLE_ENDPOINT_OUTPUT]),
+            (f"{QUEUE_ENDPOINT_OUTPUT} of the azd environment", azd_outputs[QUEUE_ENDPOINT_OUTPUT]),
+            (f"{TABLE_ENDPOINT_OUTPUT} of the azd environment", azd_outputs[TABLE_ENDPOINT_OUTPUT]),
         )
     storage_names = [DEFAULT_CONNECTION + suffix for suffix in ("", *IDENTITY_SUFFIXES)]
     for source, values in (("environment", env), (LOCAL_SETTINGS_FILE, local)):

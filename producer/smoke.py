@@ -25,7 +25,8 @@ from producer.queues import StorageQueues
 from producer.settings import ProducerSettings
 from producer.status import open_deliveries_table, read_delivery
 
-HTTP_TIMEOUT_SECONDS = 30
+# A Flex Consumption app scaled to zero takes a while to answer its first request.
+HTTP_TIMEOUT_SECONDS = 60
 # Not E.164: the app refuses it before Twilio is involved and records the request as rejected.
 INVALID_TO = "not-a-phone-number"
 

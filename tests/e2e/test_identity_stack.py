@@ -118,24 +118,36 @@ def test_sms_is_sent_and_every_status_recorded_over_oauth(
     assert "delivered" in {event.status for event in events if event.id == rid}
 
 
-def test_smoke_passes_against_the_identity_stack_with_default_credential(
-    identity_stack: Stack, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+def test_smoke_passes_from_the_azd_environment_with_default_credential(
+    identity_stack: Stack,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
-    for name, value in E2E_NAMES.items():
-        monkeypatch.setenv(name, value)
-    argv = [
-        "smoke",
-        "--base-url",
-        identity_stack.host_url,
-        "--queue-url",
-        identity_stack.settings["AzureWebJobsStorage__queueServiceUri"],
-        "--table-url",
-        identity_stack.settings["AzureWebJobsStorage__tableServiceUri"],
-        "--timeout",
-        "60",
-    ]
-    assert main(argv) == 0, capsys.readouterr().out
+    """What `make smoke` runs after `azd up`: everything from `.azure/<env>/.env`, and
+    DefaultAzureCredential (here it finds the managed identity endpoint)."""
+    outputs = {
+        "AZURE_ENV_NAME": "ci",
+        "AZURE_FUNCTION_APP_NAME": "func-ci",
+        "PUBLIC_BASE_URL": identity_stack.host_url,
+        "AZURE_STORAGE_QUEUE_ENDPOINT": identity_stack.settings[
+            "AzureWebJobsStorage__queueServiceUri"
+        ],
+        "AZURE_STORAGE_TABLE_ENDPOINT": identity_stack.settings[
+            "AzureWebJobsStorage__tableServiceUri"
+        ],
+        **E2E_NAMES,
+    }
+    (tmp_path / ".azure" / "ci").mkdir(parents=True)
+    (tmp_path / ".azure" / "ci" / ".env").write_text(
+        "".join(f'{name}="{value}"\n' for name, value in outputs.items()), encoding="utf-8"
+    )
+    monkeypatch.chdir(tmp_path)
+    for name in ("AzureWebJobsStorage", *E2E_NAMES):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["smoke", "--azd-env", "ci", "--timeout", "60"]) == 0, capsys.readouterr().out
     out = capsys.readouterr().out
+    assert f"smoke test of {identity_stack.host_url} (function app func-ci)" in out
     assert "is recorded as rejected: status rejected" in out
     assert out.count("(403): HTTP 403") == 2
 

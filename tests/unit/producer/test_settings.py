@@ -102,3 +102,28 @@ def test_azd_environment_outputs_name_the_endpoints(tmp_path: Path) -> None:
     _write_azd_env(tmp_path, "empty", ['AZURE_ENV_NAME="empty"'])
     with pytest.raises(InvalidInputError, match="no AZURE_STORAGE_QUEUE_ENDPOINT"):
         load_settings(azd_env="empty", environ={}, directory=tmp_path)
+
+
+def test_an_account_name_gives_the_public_cloud_endpoints(tmp_path: Path) -> None:
+    settings = load_settings(account_name="mystore1", environ={}, directory=tmp_path)
+    assert settings.storage == IdentityConnection(
+        "https://mystore1.queue.core.windows.net", "https://mystore1.table.core.windows.net"
+    )
+    with pytest.raises(InvalidInputError, match="not a storage account name"):
+        load_settings(account_name="My_Store", environ={}, directory=tmp_path)
+    with pytest.raises(InvalidInputError, match="not both"):
+        load_settings(account_name="mystore1", queue_url=QUEUE, environ={}, directory=tmp_path)
+
+
+def test_azd_outputs_may_name_the_queues(tmp_path: Path) -> None:
+    _write_azd_env(
+        tmp_path,
+        "prod",
+        [
+            f"AZURE_STORAGE_QUEUE_ENDPOINT={QUEUE}",
+            f"AZURE_STORAGE_TABLE_ENDPOINT={TABLE}",
+            "SMS_QUEUE_NAME=prod-sms",
+        ],
+    )
+    settings = load_settings(azd_env="prod", environ={}, directory=tmp_path)
+    assert (settings.sms_queue, settings.call_queue) == ("prod-sms", "call-requests")
