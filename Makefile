@@ -10,7 +10,7 @@ PYTHON313 ?= $(shell for c in "$$(PYENV_VERSION=3.13.0 command -v python3.13 2>/
 	[ -x "$$c" ] && PYENV_VERSION=3.13.0 "$$c" -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null && { echo "$$c"; break; }; done)
 TYPED_DIRS := $(wildcard shared emulators producer send_sms send_call twiml_voice status_callback tools tests/deploy)
 
-.PHONY: help setup run demo test lint format typecheck pytest bench package clean
+.PHONY: help setup run demo smoke test lint format typecheck pytest bench package clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -36,6 +36,11 @@ run: setup local.settings.json ## start Azurite, the Twilio emulator and the fun
 
 demo: setup local.settings.json ## start the stack, send one SMS and one call, print what happened, stop
 	$(PY) -m emulators.local_stack demo
+
+# AZURE_ENV_NAME picks the azd environment (default: azd's selected one); SMOKE_ARGS replaces
+# it, e.g. SMOKE_ARGS="--base-url http://127.0.0.1:7071" against `make run`.
+smoke: setup ## check a deployment without sending anything (azd environment's .env; exits 0/1)
+	$(PY) -m producer smoke $(or $(SMOKE_ARGS),--azd-env "$(AZURE_ENV_NAME)")
 
 lint: setup ## ruff lint and format check
 	$(VENV)/bin/ruff check .

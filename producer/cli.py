@@ -15,7 +15,8 @@ from producer.client import Producer
 from producer.enqueue import EnqueuedRequest, build_call_request, build_sms_request, load_script
 from producer.errors import InvalidInputError, ProducerError
 from producer.output import delivery_text, event_line, poison_listing_text
-from producer.settings import load_settings
+from producer.settings import ProducerSettings, load_settings, read_azd_environment
+from producer.smoke import SmokeCheck, run_smoke
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -29,6 +30,17 @@ def _metadata(text: str | None) -> object:
         raise InvalidInputError(f"metadata: --metadata is not JSON: {error}") from error
 
 
+def _settings(args: argparse.Namespace) -> ProducerSettings:
+    """The storage account and names the connection options choose."""
+    return load_settings(
+        args.connection,
+        queue_url=args.queue_url,
+        table_url=args.table_url,
+        account_name=args.account_name,
+        azd_env=args.azd_env,
+    )
+
+
 def _report_enqueued(sent: EnqueuedRequest) -> int:
     print(sent.id)
     print(f"enqueued on {sent.queue} (queue message {sent.message_id})", file=sys.stderr)
@@ -37,7 +49,7 @@ def _report_enqueued(sent: EnqueuedRequest) -> int:
 
 def run_sms(args: argparse.Namespace) -> int:
     """`sms`: validate and enqueue one SMS request; print its id."""
-    settings = load_settings(args.connection)
+    settings = _settings(args)
     request = build_sms_request(
         {
             "id": args.id,
@@ -56,7 +68,7 @@ def run_sms(args: argparse.Namespace) -> int:
 
 def run_call(args: argparse.Namespace) -> int:
     """`call`: validate and enqueue one call request; print its id."""
-    settings = load_settings(args.connection)
+    settings = _settings(args)
     script: object = None
     if args.say is not None:
         script = [{"type": "say", "text": args.say}]
@@ -83,14 +95,14 @@ def run_call(args: argparse.Namespace) -> int:
 
 def run_status(args: argparse.Namespace) -> int:
     """`status`: print the current delivery state and history of a request id."""
-    producer = Producer(load_settings(args.connection))
+    producer = Producer(_settings(args))
     print(delivery_text(producer.status(args.id), as_json=args.json))
     return 0
 
 
 def run_events(args: argparse.Namespace) -> int:
     """`events`: print delivery events; consume them unless --peek; keep polling with --follow."""
-    producer = Producer(load_settings(args.connection))
+    producer = Producer(_settings(args))
     delete = not args.peek
     if args.follow:
         received = producer.follow_events(delete=delete, interval=args.interval)
@@ -107,14 +119,14 @@ def run_events(args: argparse.Namespace) -> int:
 
 def run_poison_list(args: argparse.Namespace) -> int:
     """`poison list`: show the first messages of a poison queue."""
-    producer = Producer(load_settings(args.connection))
+    producer = Producer(_settings(args))
     print(poison_listing_text(producer.list_poison(args.queue), as_json=args.json))
     return 0
 
 
 def run_poison_replay(args: argparse.Namespace) -> int:
     """`poison replay`: move poison messages back to their queue (all, or one with --id)."""
-    producer = Producer(load_settings(args.connection))
+    producer = Producer(_settings(args))
     replayed = producer.replay_poison(args.queue, message_id=args.id)
     for message in replayed:
         print(f"replayed {message.poison_message_id} as {message.new_message_id}")
@@ -122,13 +134,54 @@ def run_poison_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_smoke_test(args: argparse.Namespace) -> int:
+    """`smoke`: check a deployment (webhooks refuse unsigned requests; an invalid request is
+    recorded as rejected); sends nothing through Twilio. Exit 0 when every check passed."""
+    settings = _settings(args)
+    outputs = {} if args.azd_env is None else read_azd_environment(args.azd_env or None)
+    base_url = args.base_url or outputs.get("PUBLIC_BASE_URL")
+    if not base_url:
+        raise InvalidInputError("no app URL: pass --base-url or --azd-env (PUBLIC_BASE_URL)")
+    app_name = outputs.get("AZURE_FUNCTION_APP_NAME") or outputs.get("SERVICE_API_NAME")
+    print(f"smoke test of {base_url}" + (f" (function app {app_name})" if app_name else ""))
+
+    def report(check: SmokeCheck) -> None:
+        print(f"  {'ok  ' if check.passed else 'FAIL'} {check.name}: {check.seen}", flush=True)
+
+    passed = run_smoke(settings, base_url, timeout=args.timeout, report=report)
+    print("smoke test passed" if passed else "smoke test FAILED")
+    return 0 if passed else 1
+
+
 def _connection_option() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--connection",
-        metavar="CONNECTION_STRING",
-        help="storage connection string (default: env AzureWebJobsStorage, then "
-        "local.settings.json Values in the current directory, then UseDevelopmentStorage=true)",
+    account = common.add_argument_group(
+        "storage account",
+        "default: env AzureWebJobsStorage (or its identity-based AzureWebJobsStorage__* "
+        "settings), then local.settings.json Values in the current directory, then "
+        "UseDevelopmentStorage=true",
+    )
+    account.add_argument("--connection", metavar="CONNECTION_STRING", help="connection string")
+    account.add_argument(
+        "--queue-url",
+        metavar="URL",
+        help="queue endpoint of a secretless account (https://<account>.queue.core.windows.net),"
+        " with --table-url; signs in with DefaultAzureCredential (az login)",
+    )
+    account.add_argument("--table-url", metavar="URL", help="table endpoint, with --queue-url")
+    account.add_argument(
+        "--account-name",
+        metavar="NAME",
+        help="a secretless account in Azure's public cloud: its endpoints "
+        "https://NAME.{queue,table}.core.windows.net, with DefaultAzureCredential",
+    )
+    account.add_argument(
+        "--azd-env",
+        nargs="?",
+        const="",
+        metavar="NAME",
+        help="the endpoints of azd environment NAME's deployment (.azure/NAME/.env; no NAME: "
+        "AZURE_ENV_NAME, then azd's default environment), with DefaultAzureCredential",
     )
     return common
 
@@ -147,7 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m producer",
         description="Enqueue SMS and call requests, read delivery state and events, "
         "replay poison queues.",
-        epilog="exit codes: 0 done, 1 storage error, 2 bad input (nothing sent), 3 id not found",
+        epilog="exit codes: 0 done, 1 storage error (smoke: a check failed), 2 bad input "
+        "(nothing sent), 3 id not found",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -193,6 +247,25 @@ def build_parser() -> argparse.ArgumentParser:
     events.add_argument("--json", action="store_true", help="one JSON event per line")
     events.add_argument("--interval", type=float, default=1.0, metavar="SECONDS")
     events.set_defaults(handler=run_events)
+
+    smoke = commands.add_parser(
+        "smoke",
+        parents=[common],
+        help="check a deployment end to end without sending anything",
+        description="Unsigned requests to status_callback and twiml_voice must get 403; an SMS "
+        "request with an invalid 'to' must be recorded as rejected. Nothing goes to Twilio.",
+    )
+    smoke.add_argument(
+        "--base-url", metavar="URL", help="the app's PUBLIC_BASE_URL (default: from --azd-env)"
+    )
+    smoke.add_argument(
+        "--timeout",
+        type=float,
+        default=180.0,
+        metavar="SECONDS",
+        help="how long to wait for the rejected record (a cold start takes a while)",
+    )
+    smoke.set_defaults(handler=run_smoke_test)
 
     poison = commands.add_parser("poison", help="inspect or replay a poison queue")
     poison_commands = poison.add_subparsers(dest="poison_command", required=True, metavar="ACTION")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator, Mapping
 
+from azure.core.credentials import TokenCredential
 from azure.data.tables import TableClient
 
 from producer.enqueue import (
@@ -30,14 +31,19 @@ class Producer:
     Every method raises `producer.errors.ProducerError` subclasses: `InvalidInputError` (nothing
     was sent), `StorageUnavailableError`, `DeliveryNotFoundError`."""
 
-    def __init__(self, settings: ProducerSettings | None = None) -> None:
+    def __init__(
+        self, settings: ProducerSettings | None = None, credential: TokenCredential | None = None
+    ) -> None:
+        """`credential`: a token credential to use with an endpoint-based (identity) account
+        instead of `DefaultAzureCredential`; ignored with a connection string."""
         self.settings = settings or load_settings()
-        self._queues = StorageQueues(self.settings.connection_string)
+        self._credential = credential
+        self._queues = StorageQueues(self.settings.storage, credential)
 
     @functools.cached_property
     def _deliveries(self) -> TableClient:
         return open_deliveries_table(
-            self.settings.connection_string, self.settings.deliveries_table
+            self.settings.storage, self.settings.deliveries_table, self._credential
         )
 
     def send_sms(self, request: SmsRequest | Fields) -> EnqueuedRequest:

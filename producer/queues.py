@@ -7,11 +7,11 @@ import binascii
 import re
 from contextlib import suppress
 
+from azure.core.credentials import TokenCredential
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.storage.queue import (
     LinearRetry,
     QueueClient,
-    QueueServiceClient,
     TextBase64DecodePolicy,
     TextBase64EncodePolicy,
 )
@@ -24,6 +24,7 @@ from producer.storage_options import (
     RETRIES,
     RETRY_BACKOFF_SECONDS,
 )
+from shared.storage_connection import StorageConnection, queue_service_client
 
 # The SDK default waits 15 s+ between attempts; an operator at a prompt wants a quick answer.
 RETRY_POLICY = LinearRetry(
@@ -84,10 +85,13 @@ def source_queue_name(queue: str) -> str:
 class StorageQueues:
     """The process's one `QueueServiceClient`, handing out clients for named queues."""
 
-    def __init__(self, connection_string: str) -> None:
+    def __init__(
+        self, connection: StorageConnection, credential: TokenCredential | None = None
+    ) -> None:
         try:
-            self._service = QueueServiceClient.from_connection_string(
-                connection_string,
+            self._service = queue_service_client(
+                connection,
+                credential,
                 api_version=QUEUE_API_VERSION,
                 connection_timeout=CONNECTION_TIMEOUT_SECONDS,
                 read_timeout=READ_TIMEOUT_SECONDS,

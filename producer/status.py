@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from azure.core.credentials import TokenCredential
 from azure.core.exceptions import ResourceNotFoundError
 from azure.core.pipeline.policies import RetryMode
-from azure.data.tables import EntityProperty, TableClient, TableServiceClient
+from azure.data.tables import EntityProperty, TableClient
 
 from producer.errors import DeliveryNotFoundError, InvalidInputError, storage_errors
 from producer.storage_options import (
@@ -34,6 +35,7 @@ from shared.delivery_store import (
     STATE_ROW,
     joined_property,
 )
+from shared.storage_connection import StorageConnection, table_service_client
 
 KEY_PROPERTIES = ("PartitionKey", "RowKey")
 
@@ -49,11 +51,15 @@ class DeliveryRecord:
     history: list[Row]
 
 
-def open_deliveries_table(connection_string: str, table_name: str) -> TableClient:
-    """A client for the deliveries table, with the producer's timeouts and short retries."""
+def open_deliveries_table(
+    connection: StorageConnection, table_name: str, credential: TokenCredential | None = None
+) -> TableClient:
+    """A client for the deliveries table, with the producer's timeouts and short retries
+    (`credential` overrides an identity connection's `DefaultAzureCredential`)."""
     try:
-        service = TableServiceClient.from_connection_string(
-            connection_string,
+        service = table_service_client(
+            connection,
+            credential,
             api_version=TABLE_API_VERSION,
             connection_timeout=CONNECTION_TIMEOUT_SECONDS,
             read_timeout=READ_TIMEOUT_SECONDS,

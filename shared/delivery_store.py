@@ -27,12 +27,13 @@ from typing import Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
-from azure.data.tables import TableClient, TableServiceClient, UpdateMode
+from azure.data.tables import TableClient, UpdateMode
 from pydantic import JsonValue
 
 from shared.log_safety import quiet_storage_request_logs
 from shared.settings import get_settings
 from shared.status_rules import Channel, Source
+from shared.storage_connection import table_service_client
 
 STATE_ROW = "state"
 # History rows are `h-<report key>`; the next character after `-` bounds their key range.
@@ -95,8 +96,8 @@ def get_table() -> TableClient:
     """The process's deliveries table client (table created on first use)."""
     settings = get_settings()
     quiet_storage_request_logs()
-    service = TableServiceClient.from_connection_string(
-        settings.storage_connection_string,
+    service = table_service_client(
+        settings.storage,
         connection_timeout=5,
         read_timeout=20,
         retry_total=3,

@@ -11,6 +11,7 @@ from azure.storage.queue import QueueClient, TextBase64EncodePolicy
 from shared.contracts import DeliveryEvent
 from shared.log_safety import quiet_storage_request_logs
 from shared.settings import get_settings
+from shared.storage_connection import queue_client
 
 
 @functools.cache
@@ -19,8 +20,8 @@ def get_events_queue() -> QueueClient:
     settings = get_settings()
     quiet_storage_request_logs()
     # A QueueClient built directly keeps its encode policy (get_queue_client() would drop it).
-    client = QueueClient.from_connection_string(
-        settings.storage_connection_string,
+    client = queue_client(
+        settings.storage,
         settings.events_queue_name,
         message_encode_policy=TextBase64EncodePolicy(),
         connection_timeout=5,

@@ -1,4 +1,5 @@
-"""The per-process caches (settings, Twilio client, storage clients, host.json facts).
+"""The per-process caches (settings, Twilio client, storage clients and credential, host.json
+facts).
 
 In Azure each is built once per worker process. Tests that change environment variables call
 `reset_process_state()` so the next use reads the new settings.
@@ -10,10 +11,18 @@ from shared.delivery_store import get_table
 from shared.events_publisher import get_events_queue
 from shared.host_config import max_dequeue_count
 from shared.settings import get_settings
+from shared.storage_connection import token_credential
 from shared.twilio_gateway import get_client
 
 
 def reset_process_state() -> None:
     """Forget every cached setting and client; the next call builds them again."""
-    for cached in (get_settings, get_client, get_table, get_events_queue, max_dequeue_count):
+    for cached in (
+        get_settings,
+        get_client,
+        get_table,
+        get_events_queue,
+        max_dequeue_count,
+        token_credential,
+    ):
         cached.cache_clear()

@@ -10,6 +10,14 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from shared.contracts import E164_PATTERN
+from shared.storage_connection import (
+    DEFAULT_CONNECTION,
+    IDENTITY_SUFFIXES,
+    StorageConnection,
+    StorageSettingError,
+    load_storage_connection,
+    read_setting,
+)
 
 _E164 = re.compile(E164_PATTERN)
 _QUEUE_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?!-)){1,61}[a-z0-9]$")
@@ -33,9 +41,12 @@ _HIDDEN_SETTINGS = frozenset(
 
 # Every app setting the function app reads (the host's own settings are not listed). The
 # deployment's cross-checks compare this with the settings the Bicep templates write.
+# Storage: a connection string, or the identity-based `AzureWebJobsStorage__*` settings (all five
+# are read, so a mix of both kinds is reported).
 SETTING_NAMES = frozenset(
     {
-        "AzureWebJobsStorage",
+        DEFAULT_CONNECTION,
+        *(DEFAULT_CONNECTION + suffix for suffix in IDENTITY_SUFFIXES),
         "TWILIO_ACCOUNT_SID",
         "TWILIO_AUTH_TOKEN",
         "TWILIO_API_KEY_SID",
@@ -71,7 +82,7 @@ class SettingsError(RuntimeError):
 class Settings:
     """Every app setting the function app reads (see the Settings table in README.md)."""
 
-    storage_connection_string: str
+    storage: StorageConnection
     twilio_account_sid: str
     twilio_auth_token: str
     twilio_api_key_sid: str | None
@@ -88,8 +99,17 @@ class Settings:
 
 
 def _optional(env: Mapping[str, str], name: str) -> str | None:
-    value = env.get(name, "").strip()
-    return value or None
+    try:
+        return read_setting(env, name)
+    except StorageSettingError as error:  # an unresolved Key Vault reference, in any setting
+        raise SettingsError(str(error)) from None
+
+
+def _storage(env: Mapping[str, str]) -> StorageConnection:
+    try:
+        return load_storage_connection(env, DEFAULT_CONNECTION)
+    except StorageSettingError as error:
+        raise SettingsError(str(error)) from None
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
@@ -150,7 +170,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         )
     api_base_url = _optional(env, "TWILIO_API_BASE_URL")
     return Settings(
-        storage_connection_string=_required(env, "AzureWebJobsStorage"),
+        storage=_storage(env),
         twilio_account_sid=_check(
             _required(env, "TWILIO_ACCOUNT_SID"),
             "TWILIO_ACCOUNT_SID",

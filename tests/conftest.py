@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from emulators.azurite import Azurite, start_azurite
+from emulators.azurite_identity import ManagedIdentityEndpoint, TlsFiles, write_tls_files
 from emulators.twilio_api.process import EmulatorProcess, start_emulator
 
 
@@ -30,3 +31,37 @@ def twilio_emulator() -> Iterator[EmulatorProcess]:
     emulator = start_emulator()
     yield emulator
     emulator.stop()
+
+
+@pytest.fixture(scope="session")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    """A throwaway CA and server certificate for 127.0.0.1."""
+    return write_tls_files(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="session")
+def oauth_azurite(tls: TlsFiles) -> Iterator[Azurite]:
+    """A second in-memory Azurite, on https, that accepts bearer tokens (`--oauth basic`), as a
+    secretless account does."""
+    running = start_azurite(tls=(tls.cert, tls.key), oauth=True)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def identity_endpoint() -> Iterator[ManagedIdentityEndpoint]:
+    """Where azure-identity's ManagedIdentityCredential gets tokens (App Service protocol)."""
+    endpoint = ManagedIdentityEndpoint().start()
+    yield endpoint
+    endpoint.stop()
+
+
+@pytest.fixture(scope="session")
+def identity_env(tls: TlsFiles, identity_endpoint: ManagedIdentityEndpoint) -> dict[str, str]:
+    """What a process needs to use that managed identity and trust the test CA (requests reads
+    REQUESTS_CA_BUNDLE, aiohttp's default SSL context SSL_CERT_FILE): no change to the code."""
+    return {
+        **identity_endpoint.environment(),
+        "REQUESTS_CA_BUNDLE": str(tls.ca),
+        "SSL_CERT_FILE": str(tls.ca),
+    }

@@ -42,13 +42,10 @@ from emulators.functions_host.settings_loader import (
     load_local_settings,
     resolve_setting_references,
 )
-from emulators.functions_host.storage_clients import (
-    DEFAULT_CONNECTION,
-    StorageClients,
-    resolve_connection,
-)
+from emulators.functions_host.storage_clients import StorageClients, resolve_connection
 from emulators.functions_host.timer_listener import TimerListener
 from emulators.functions_host.timer_schedule import TimerOptions, plan_timer
+from shared.storage_connection import DEFAULT_CONNECTION, StorageConnection
 
 DEFAULT_PORT = 7071
 
@@ -63,7 +60,7 @@ class QueueTriggerPlan:
 
     spec: FunctionSpec
     queue_name: str
-    connection_string: str
+    connection: StorageConnection
     connection_name: str  # the binding's `connection` setting (default AzureWebJobsStorage)
 
 
@@ -125,7 +122,7 @@ def _plan_queue(spec: FunctionSpec, settings: dict[str, str]) -> QueueTriggerPla
 
 def _poison_client(clients: StorageClients, plan: QueueTriggerPlan) -> QueueClient | None:
     poison_name = poison_queue_name(plan.queue_name)
-    return clients.queue(plan.connection_string, poison_name) if poison_name else None
+    return clients.queue(plan.connection, poison_name) if poison_name else None
 
 
 def plan_app(app_dir: Path, local: LocalSettings) -> AppPlan:
@@ -211,7 +208,7 @@ async def _ensure_queues(listeners: list[QueueListener], plans: list[QueueTrigge
                 f"function '{plan.spec.name}': cannot reach queue storage of connection "
                 f"'{plan.connection_name}' at {listener.queue.url} "
                 f"({type(error).__name__}: {reason}). Is the storage emulator (Azurite) "
-                f"running, and is '{plan.connection_name}' the right connection string?"
+                f"running, and is '{plan.connection_name}' the right connection?"
             ) from error
 
 
@@ -220,7 +217,12 @@ def _schedule_monitor(plan: AppPlan, app_dir: Path) -> ScheduleMonitor | None:
     if not any(t.options.use_monitor for t in plan.timers):
         return None
     settings = dict(os.environ)
-    return ScheduleMonitor(resolve_connection(None, settings), host_id(settings, app_dir))
+    return ScheduleMonitor(
+        resolve_connection(None, settings),
+        host_id(settings, app_dir),
+        settings,
+        DEFAULT_CONNECTION,
+    )
 
 
 async def run_host(app_dir: Path, host: str, port: int | None) -> int:
@@ -245,7 +247,7 @@ async def run_host(app_dir: Path, host: str, port: int | None) -> int:
         QueueListener(
             spec=q.spec,
             queue_name=q.queue_name,
-            queue=clients.queue(q.connection_string, q.queue_name),
+            queue=clients.queue(q.connection, q.queue_name),
             poison=_poison_client(clients, q),
             options=plan.host.queues,
             invoker=invoker,

@@ -22,6 +22,7 @@ from emulators.functions_host.queue_names import InvalidQueueNameError, normaliz
 from emulators.functions_host.rpc_values import Binary, Json, RpcValue, Text
 from emulators.functions_host.settings_loader import SettingsError, resolve_setting_references
 from emulators.functions_host.storage_clients import StorageClients, resolve_connection
+from shared.storage_connection import StorageConnection
 
 SUPPORTED_OUTPUTS = ("queue", "table", "http")
 
@@ -31,7 +32,7 @@ class OutputTarget:
     """An output binding with its storage target resolved from the app settings."""
 
     binding: Binding
-    connection_string: str
+    connection: StorageConnection
     target: str
 
 
@@ -127,13 +128,13 @@ class OutputWriter:
             if value is None:
                 continue
             if target.binding.type == "queue":
-                queue = self._clients.queue(target.connection_string, target.target)
+                queue = self._clients.queue(target.connection, target.target)
                 with contextlib.suppress(ResourceExistsError):
                     await queue.create_queue()
                 for body in _items(value):
                     await queue.send_message(encode_message(body, self._encoding))
             else:
-                tables = self._clients.tables(target.connection_string)
+                tables = self._clients.tables(target.connection)
                 table = await tables.create_table_if_not_exists(target.target)
                 for entity in _entities(value, target.binding):
                     await table.create_entity(entity)

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from azure.core.exceptions import AzureError, ResourceNotFoundError
 from azure.storage.blob.aio import ContainerClient
@@ -25,7 +26,13 @@ from emulators.functions_host.storage_clients import (
     QUEUE_API_VERSION,
     READ_TIMEOUT,
     RETRY_TOTAL,
+    async_credential,
 )
+from shared.settings import SettingsError
+from shared.storage_connection import ConnectionString, StorageConnection
+
+# The host's blob endpoint of an identity-based connection (the app itself reads no blob).
+BLOB_SERVICE_URI = "__blobServiceUri"
 from emulators.functions_host.timer_schedule import TimerSchedule
 
 HOSTS_CONTAINER = "azure-webjobs-hosts"
@@ -104,16 +111,37 @@ def host_id(settings: Mapping[str, str], app_dir: Path) -> str:
 class ScheduleMonitor:
     """Status blobs for the timers of one host (one container client, reused)."""
 
-    def __init__(self, connection_string: str, host: str) -> None:
-        self._container = ContainerClient.from_connection_string(
-            connection_string,
-            HOSTS_CONTAINER,
+    def __init__(
+        self,
+        connection: StorageConnection,
+        host: str,
+        settings: Mapping[str, str],
+        connection_name: str,
+    ) -> None:
+        options: dict[str, Any] = {
             # The version the queue clients use, which Azurite 3.35 accepts without flags.
-            api_version=QUEUE_API_VERSION,
-            connection_timeout=CONNECTION_TIMEOUT,
-            read_timeout=READ_TIMEOUT,
-            retry_total=RETRY_TOTAL,
-        )
+            "api_version": QUEUE_API_VERSION,
+            "connection_timeout": CONNECTION_TIMEOUT,
+            "read_timeout": READ_TIMEOUT,
+            "retry_total": RETRY_TOTAL,
+        }
+        if isinstance(connection, ConnectionString):
+            self._container = ContainerClient.from_connection_string(
+                connection.value, HOSTS_CONTAINER, **options
+            )
+            self._credential = None
+        else:
+            blob_setting = connection_name + BLOB_SERVICE_URI
+            blob_uri = (settings.get(blob_setting) or "").strip()
+            if not blob_uri:
+                raise SettingsError(
+                    f"setting {blob_setting} is missing: a timer with useMonitor keeps its "
+                    "schedule status in blob storage"
+                )
+            self._credential = async_credential(connection)
+            self._container = ContainerClient(
+                blob_uri.rstrip("/"), HOSTS_CONTAINER, credential=self._credential, **options
+            )
         self._host = host
 
     def blob_name(self, function: str) -> str:
@@ -161,8 +189,10 @@ class ScheduleMonitor:
         return (late if late > timedelta(0) else timedelta(0)), status
 
     async def close(self) -> None:
-        """Close the container client."""
+        """Close the container client (and the identity's credential)."""
         await self._container.close()
+        if self._credential is not None:
+            await self._credential.close()
 
 
 def reconcile_status(

@@ -15,6 +15,7 @@ import socket
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from producer.client import Producer
 from producer.errors import DeliveryNotFoundError
 from producer.settings import ProducerSettings
 from producer.status import DeliveryRecord
+from shared.storage_connection import ConnectionString
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 APP_PARTS = ["host.json", "send_sms", "send_call", "twiml_voice", "status_callback", "shared"]
@@ -95,12 +97,18 @@ def speed_up_retries(host_json: Path) -> None:
     host_json.write_text(json.dumps(config), encoding="utf-8")
 
 
-@pytest.fixture(scope="module")
-def stack(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """Azurite + Twilio emulator + functions host running the real app from a temporary copy."""
+@contextmanager
+def running_stack(
+    azurite: Azurite,
+    app: Path,
+    storage: dict[str, str],
+    env: dict[str, str] | None = None,
+) -> Iterator[Stack]:
+    """Twilio emulator + functions host running the real app copied into `app`, its storage
+    given by the `storage` settings (a connection string or identity-based settings); `env`
+    goes to the host process (e.g. where its managed identity gets tokens)."""
     twilio = start_emulator(speed=50)
     twilio_url = twilio.base_url
-    app = tmp_path_factory.mktemp("app")
     for part in APP_PARTS:
         source = REPO_ROOT / part
         if source.is_dir():
@@ -110,10 +118,11 @@ def stack(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     speed_up_retries(app / "host.json")
     example = json.loads((REPO_ROOT / "local.settings.example.json").read_text(encoding="utf-8"))
     port = free_port()
+    values = {k: v for k, v in example["Values"].items() if k != "AzureWebJobsStorage"}
     settings: dict[str, str] = {
-        **example["Values"],
+        **values,
         **E2E_NAMES,
-        "AzureWebJobsStorage": azurite.connection_string,
+        **storage,
         "TWILIO_API_BASE_URL": twilio_url,
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
     }
@@ -126,6 +135,7 @@ def stack(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         [r"listening on (http://\S+)"],
         cwd=REPO_ROOT,
         timeout=60,
+        env=env,
     )
     try:
         yield Stack(azurite, twilio_url, f"http://127.0.0.1:{port}", settings, host)
@@ -135,11 +145,19 @@ def stack(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 
 @pytest.fixture(scope="module")
+def stack(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Azurite + Twilio emulator + functions host running the real app from a temporary copy."""
+    storage = {"AzureWebJobsStorage": azurite.connection_string}
+    with running_stack(azurite, tmp_path_factory.mktemp("app"), storage) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
 def producer(stack: Stack) -> Producer:
     """The producer library, pointed at the stack's storage and the e2e queue names."""
     return Producer(
         ProducerSettings(
-            connection_string=stack.azurite.connection_string,
+            storage=ConnectionString(stack.azurite.connection_string),
             sms_queue=E2E_NAMES["SMS_QUEUE_NAME"],
             call_queue=E2E_NAMES["CALL_QUEUE_NAME"],
             events_queue=E2E_NAMES["EVENTS_QUEUE_NAME"],

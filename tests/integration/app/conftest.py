@@ -23,7 +23,7 @@ import azure.functions as func
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
 from azure.functions.queue import QueueMessage
-from azure.storage.queue import QueueClient, TextBase64DecodePolicy
+from azure.storage.queue import TextBase64DecodePolicy
 
 import send_call
 import send_sms
@@ -32,9 +32,16 @@ import twiml_voice
 from shared import delivery_store
 from shared.delivery_store import DeliveryState
 from shared.process_state import reset_process_state
+from shared.storage_connection import load_storage_connection, queue_client
 
 HTTP_FUNCTIONS = {"status_callback": status_callback.main, "twiml_voice": twiml_voice.main}
 CLEARED = (
+    # Storage: each test gives one kind (`storage_settings`); a stray one would mix them.
+    "AzureWebJobsStorage",
+    "AzureWebJobsStorage__queueServiceUri",
+    "AzureWebJobsStorage__tableServiceUri",
+    "AzureWebJobsStorage__credential",
+    "AzureWebJobsStorage__clientId",
     "TWILIO_API_KEY_SID",
     "TWILIO_API_KEY_SECRET",
     "TWILIO_MESSAGING_SERVICE_SID",
@@ -145,8 +152,8 @@ class App:
 
     def events(self) -> list[dict[str, Any]]:
         """Every event on this test's events queue so far (peeked), as JSON."""
-        queue = QueueClient.from_connection_string(
-            self.values["AzureWebJobsStorage"],
+        queue = queue_client(
+            load_storage_connection(self.values),
             self.values["EVENTS_QUEUE_NAME"],
             message_decode_policy=TextBase64DecodePolicy(),
         )
@@ -191,16 +198,22 @@ def functions_server() -> Iterator[str]:
 
 
 @pytest.fixture
+def storage_settings(storage_connection_string: str) -> dict[str, str]:
+    """How the app reaches storage: a connection string (a test module may override this)."""
+    return {"AzureWebJobsStorage": storage_connection_string}
+
+
+@pytest.fixture
 def app(
     monkeypatch: pytest.MonkeyPatch,
-    storage_connection_string: str,
+    storage_settings: dict[str, str],
     twilio_emulator: Any,
     functions_server: str,
 ) -> Iterator[App]:
     """Settings pointing the app at Azurite, the emulator and `functions_server`; clean faults."""
     suffix = uuid.uuid4().hex[:12]
     values = {
-        "AzureWebJobsStorage": storage_connection_string,
+        **storage_settings,
         "TWILIO_ACCOUNT_SID": twilio_emulator.account_sid,
         "TWILIO_AUTH_TOKEN": twilio_emulator.auth_token,
         "TWILIO_FROM_NUMBER": "+15005550006",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
+import pytest
+
 from shared.settings import SETTING_NAMES, load_settings
 
 
@@ -29,14 +31,26 @@ class _RecordingEnv(Mapping[str, str]):
         return len(self._values)
 
 
-def test_setting_names_are_exactly_what_load_settings_reads() -> None:
-    env = _RecordingEnv(
+APP = {
+    "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+    "TWILIO_AUTH_TOKEN": "token",
+    "PUBLIC_BASE_URL": "https://example.test",
+}
+
+
+@pytest.mark.parametrize(
+    "storage",
+    [
+        {"AzureWebJobsStorage": "UseDevelopmentStorage=true"},
         {
-            "AzureWebJobsStorage": "UseDevelopmentStorage=true",
-            "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
-            "TWILIO_AUTH_TOKEN": "token",
-            "PUBLIC_BASE_URL": "https://example.test",
-        }
-    )
+            "AzureWebJobsStorage__queueServiceUri": "https://a.queue.core.windows.net",
+            "AzureWebJobsStorage__tableServiceUri": "https://a.table.core.windows.net",
+            "AzureWebJobsStorage__credential": "managedidentity",
+        },
+    ],
+    ids=["connection-string", "identity"],
+)
+def test_setting_names_are_exactly_what_load_settings_reads(storage: dict[str, str]) -> None:
+    env = _RecordingEnv({**APP, **storage})
     load_settings(env)
     assert env.read == SETTING_NAMES

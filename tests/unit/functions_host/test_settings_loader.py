@@ -17,6 +17,7 @@ from emulators.functions_host.storage_clients import (
     expand_development_storage,
     resolve_connection,
 )
+from shared.storage_connection import ConnectionString, IdentityConnection
 
 
 def test_environment_wins_over_local_values_unless_empty() -> None:
@@ -89,7 +90,24 @@ def test_development_storage_maps_to_azurite_default_ports() -> None:
 
 def test_connection_lookup_defaults_and_prefix() -> None:
     settings = {"AzureWebJobsStorage": "UseDevelopmentStorage=true", "AzureWebJobsOther": "o=1"}
-    assert resolve_connection(None, settings) == DEVELOPMENT_STORAGE
-    assert resolve_connection("Other", settings) == "o=1"
+    assert resolve_connection(None, settings) == ConnectionString(DEVELOPMENT_STORAGE)
+    assert resolve_connection("Other", settings) == ConnectionString("o=1")
     with pytest.raises(SettingsError, match="'Missing' does not exist"):
         resolve_connection("Missing", settings)
+
+
+def test_identity_based_connections_resolve_like_the_host() -> None:
+    settings = {
+        "AzureWebJobsStorage__queueServiceUri": "https://a.queue.core.windows.net",
+        "AzureWebJobsStorage__tableServiceUri": "https://a.table.core.windows.net",
+        "AzureWebJobsStorage__credential": "managedidentity",
+        "AzureWebJobsStorage__clientId": "client-1",
+    }
+    assert resolve_connection(None, settings) == IdentityConnection(
+        "https://a.queue.core.windows.net", "https://a.table.core.windows.net", True, "client-1"
+    )
+    # `connection: Storage` finds `AzureWebJobsStorage__*`, as the host does.
+    assert resolve_connection("Storage", settings) == resolve_connection(None, settings)
+    half = {"AzureWebJobsStorage__queueServiceUri": "https://a.queue.core.windows.net"}
+    with pytest.raises(SettingsError, match="AzureWebJobsStorage__tableServiceUri missing"):
+        resolve_connection(None, half)

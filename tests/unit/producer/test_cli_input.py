@@ -136,3 +136,15 @@ def test_unknown_command_and_help_exit_codes(capsys: pytest.CaptureFixture[str])
 def test_invalid_queue_name_exits_2(queue: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["poison", "list", queue, "--connection", UNREACHABLE]) == 2
     assert "is not valid" in capsys.readouterr().err
+
+
+def test_queue_url_without_table_url_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["status", "x", "--queue-url", "https://a.queue.core.windows.net"]
+    assert main(argv) == 2
+    assert "--queue-url and --table-url must be given together" in capsys.readouterr().err
+
+
+def test_an_http_endpoint_is_refused_by_option_name(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["status", "x", "--queue-url", "http://a.queue", "--table-url", "https://a.table"]
+    assert main(argv) == 2
+    assert "--queue-url must be the https URL" in capsys.readouterr().err
