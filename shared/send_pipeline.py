@@ -27,7 +27,7 @@ from typing import Any, NoReturn, Protocol
 from pydantic import BaseModel, ValidationError
 
 from shared import delivery_store
-from shared.contracts import is_request_id
+from shared.contracts import REQUEST_MAX_NESTING, is_request_id
 from shared.delivery_recorder import (
     RecordOutcome,
     Report,
@@ -305,19 +305,31 @@ def _parse[R: Request](sender: Sender[R], delivery: QueueDelivery) -> R | SendOu
     payload: object = None
     try:
         payload = json.loads(delivery.body.decode("utf-8-sig"))
+    except (ValueError, RecursionError) as exc:
+        # Any input the parser refuses is bad input: not UTF-8, not JSON, an integer longer
+        # than Python reads (ValueError), or nesting deep enough to exhaust recursion.
+        return _reject(sender, delivery, None, raw, _unparsable_reason(exc))
+    try:
         if not isinstance(payload, dict):
             raise BadInputError("the message is not a JSON object")
         # No id: the queue message id stands in (stable across redeliveries of this message).
         payload.setdefault("id", delivery.message_id)
         request: R = sender.model.model_validate(payload)  # type: ignore[assignment]
         sender.check(request)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return _reject(sender, delivery, payload, raw, f"not UTF-8 JSON: {exc}")
     except ValidationError as exc:
         return _reject(sender, delivery, payload, raw, _validation_reason(exc))
     except BadInputError as exc:
         return _reject(sender, delivery, payload, raw, str(exc))
     return request
+
+
+def _unparsable_reason(exc: ValueError | RecursionError) -> str:
+    if isinstance(exc, RecursionError):
+        return (
+            "not parseable JSON: it nests objects/arrays too deeply "
+            f"(a request may nest at most {REQUEST_MAX_NESTING} levels)"
+        )
+    return f"not UTF-8 JSON: {exc}"
 
 
 def _validation_reason(exc: ValidationError) -> str:
