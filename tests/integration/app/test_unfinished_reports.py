@@ -7,10 +7,12 @@ The faults are injected into the one store call that fails (once); Azurite does 
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import pytest
 
+import status_callback
 from shared import delivery_recorder, delivery_store
 from shared.process_state import reset_process_state
 from shared.send_pipeline import QueueDelivery, SendOutcome, process
@@ -111,9 +113,23 @@ def test_a_retry_finishes_the_report_of_a_send_cut_short(
 def test_a_retry_after_callbacks_moved_the_delivery_on_still_finishes_the_report(
     app: Any, rid: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _fail_publish_once(monkeypatch, "queued")
-    with pytest.raises(ConnectionResetError):
-        app.send_sms(_sms(rid), message_id="m-1")
+    # Status callbacks wait until the first attempt has stored the SID (and failed), so the
+    # send path's report applies first, as it usually does; then they move the delivery on.
+    first_attempt_over = threading.Event()
+    real_record = status_callback.record_status_callback
+
+    def record_after_the_first_attempt(*args: Any) -> Any:
+        assert first_attempt_over.wait(timeout=30), "the first attempt never ended"
+        return real_record(*args)
+
+    monkeypatch.setattr(status_callback, "record_status_callback", record_after_the_first_attempt)
+    failed = _fail_publish_once(monkeypatch, "queued")
+    try:
+        with pytest.raises(ConnectionResetError):
+            app.send_sms(_sms(rid), message_id="m-1")
+    finally:
+        first_attempt_over.set()
+    assert failed == ["queued"]
     state = app.wait_status(rid, "delivered")  # the callbacks came before the retry
     app.send_sms(_sms(rid), message_id="m-1", dequeue=2)
     app.send_sms(_sms(rid), message_id="m-1", dequeue=3)
