@@ -37,11 +37,15 @@ SMS_BODY_MAX_CHARS = 1600
 # holds 64 KiB); the script is served as TwiML, which Twilio takes up to 64 KB of.
 METADATA_MAX_JSON_CHARS = 8000
 SCRIPT_MAX_JSON_CHARS = 30000
+# Objects and arrays nested in a request, the request itself included. Deeper JSON would
+# exhaust recursion in the parser, the validator or the JSON writers; no contract needs it.
+REQUEST_MAX_NESTING = 32
 Metadata = Annotated[
     dict[str, JsonValue],
     Field(
         description="Opaque producer data, copied into every delivery event; at most "
-        f"{METADATA_MAX_JSON_CHARS} characters as compact JSON."
+        f"{METADATA_MAX_JSON_CHARS} characters as compact JSON, and nested at most "
+        f"{REQUEST_MAX_NESTING} levels deep counting the request object."
     ),
 ]
 
@@ -83,6 +87,25 @@ class _Contract(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 
 
+def check_nesting(value: object) -> None:
+    """Refuse JSON (objects and arrays) nested deeper than `REQUEST_MAX_NESTING` levels, with
+    the path to the first place that is too deep. Iterative: deep input cannot exhaust the
+    stack here."""
+    pending: list[tuple[object, int, str]] = [(value, 1, "request")]
+    while pending:
+        item, depth, path = pending.pop()
+        if not isinstance(item, dict | list):
+            continue
+        if depth > REQUEST_MAX_NESTING:
+            shown = path if len(path) <= 200 else path[:200] + "…"
+            raise ValueError(
+                f"the request nests objects/arrays deeper than {REQUEST_MAX_NESTING} levels "
+                f"(at {_printable(shown)})"
+            )
+        children = item.items() if isinstance(item, dict) else enumerate(item)
+        pending.extend((child, depth + 1, f"{path}.{key}") for key, child in children)
+
+
 class SmsRequest(_Contract):
     """A request on the SMS queue: one SMS/MMS to one recipient."""
 
@@ -101,6 +124,12 @@ class SmsRequest(_Contract):
     )
     validity_period: Annotated[int, Field(ge=1, le=36000)] | None = None
     metadata: Metadata = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_too_deep(cls, data: object) -> object:
+        check_nesting(data)
+        return data
 
     @model_validator(mode="after")
     def _one_content_one_sender(self) -> Self:
@@ -267,6 +296,12 @@ class CallRequest(_Contract):
     machine_detection: Literal["Enable", "DetectMessageEnd"] | None = None
     record: bool | None = None
     metadata: Metadata = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_too_deep(cls, data: object) -> object:
+        check_nesting(data)
+        return data
 
     @model_validator(mode="after")
     def _exactly_one_program(self) -> Self:

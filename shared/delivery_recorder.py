@@ -51,6 +51,9 @@ class Report:
     state_change: StateChange = field(default_factory=dict)
     # News without a status change (Gather digits): always an event, status untouched.
     news: bool = False
+    # Keep the report on the state row when it applies (`remembered_report`), so that a retry
+    # can finish it (`finish_report`) even after later reports moved the delivery on.
+    remember: bool = False
 
 
 def _decide(report: Report, state: DeliveryState) -> StateChange | None:
@@ -82,6 +85,8 @@ def _decide(report: Report, state: DeliveryState) -> StateChange | None:
     }
     if state.twilio_sid is None:
         change["twilio_sid"] = report.twilio_sid
+    if report.remember:
+        change["remembered_report"] = _remembered(report, state.event_count + 1)
     if _corrects_local_failure(state, report):
         # Twilio's word replaces the app's "gave up": the old error no longer describes it.
         change["error_code"] = report.error_code if report.error_code is not None else CLEARED
@@ -123,7 +128,13 @@ def record(request_id: str, report: Report) -> RecordOutcome:
     emit = change is not None or state.last_report_key == report.key
     if emit:
         publish(_event(request_id, state, report))
-    history: dict[str, Any] = {
+    if not delivery_store.add_history(request_id, report.key, _history(report, applied=emit)):
+        return RecordOutcome.DUPLICATE
+    return RecordOutcome.APPLIED if emit else RecordOutcome.KEPT
+
+
+def _history(report: Report, *, applied: bool) -> dict[str, Any]:
+    return {
         "status": report.status,
         "source": report.source,
         "sequence": report.sequence,
@@ -131,11 +142,73 @@ def record(request_id: str, report: Report) -> RecordOutcome:
         "error_code": report.error_code,
         "error_message": report.error_message,
         "detail": report.detail or None,
-        "applied": emit,
+        "applied": applied,
     }
-    if not delivery_store.add_history(request_id, report.key, history):
+
+
+def _remembered(report: Report, event_sequence: int) -> dict[str, JsonValue]:
+    return {
+        "key": report.key,
+        "status": report.status,
+        "source": report.source,
+        "sequence": report.sequence,
+        "twilio_sid": report.twilio_sid,
+        "error_code": report.error_code,
+        "error_message": report.error_message,
+        "detail": report.detail,
+        "event_sequence": event_sequence,
+    }
+
+
+def finish_report(request_id: str, state: DeliveryState) -> RecordOutcome:
+    """Finish the report remembered on `state` (`Report.remember`) if the run that applied it
+    stopped before its history row (a storage error in the event publish or the history insert):
+    publish its event again, with the status and `sequence` it had (at least once; consumers
+    order by `sequence`, so a late one never moves a delivery backwards), then write the row.
+
+    `DUPLICATE` when its history row exists (nothing to do), `IGNORED` when none is remembered.
+    """
+    remembered = state.remembered_report
+    if not remembered or not isinstance(remembered.get("key"), str):
+        return RecordOutcome.IGNORED
+    detail = remembered.get("detail")
+    report = Report(
+        key=str(remembered["key"]),
+        status=str(remembered["status"]),
+        source="twilio" if remembered.get("source") == "twilio" else "local",
+        sequence=_optional_int(remembered.get("sequence")),
+        twilio_sid=_optional_str(remembered.get("twilio_sid")),
+        error_code=_optional_int(remembered.get("error_code")),
+        error_message=_optional_str(remembered.get("error_message")),
+        detail=detail if isinstance(detail, dict) else {},
+    )
+    if delivery_store.history_exists(request_id, report.key):
         return RecordOutcome.DUPLICATE
-    return RecordOutcome.APPLIED if emit else RecordOutcome.KEPT
+    publish(
+        DeliveryEvent(
+            id=request_id,
+            channel=state.channel,
+            status=report.status,
+            twilio_sid=report.twilio_sid or state.twilio_sid,
+            error_code=report.error_code,
+            error_message=report.error_message,
+            at=delivery_store.now(),
+            sequence=_optional_int(remembered.get("event_sequence")) or 1,
+            metadata=state.metadata,
+            detail=dict(report.detail),
+        )
+    )
+    if not delivery_store.add_history(request_id, report.key, _history(report, applied=True)):
+        return RecordOutcome.DUPLICATE
+    return RecordOutcome.APPLIED
+
+
+def _optional_int(value: JsonValue) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _optional_str(value: JsonValue) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _event(request_id: str, state: DeliveryState, report: Report) -> DeliveryEvent:

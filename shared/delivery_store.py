@@ -79,6 +79,9 @@ class DeliveryState:
     request_hash: str | None = None
     program: dict[str, JsonValue] | None = None
     metadata: dict[str, JsonValue] = field(default_factory=dict)
+    # The last applied report that asked to be remembered (`delivery_recorder.Report.remember`),
+    # so a retry can finish it when the run that applied it stopped before its history row.
+    remembered_report: dict[str, JsonValue] | None = None
 
 
 # A change to the state row: property name → new value (None values are skipped; `CLEARED`
@@ -190,6 +193,7 @@ def _state_from_entity(entity: Mapping[str, Any], etag: str) -> DeliveryState:
         request_hash=entity.get("request_hash"),
         program=_json_property(entity, "program"),
         metadata=_json_property(entity, "metadata") or {},
+        remembered_report=_json_property(entity, "remembered_report"),
     )
 
 
@@ -266,6 +270,7 @@ def _state_entity_view(state: DeliveryState) -> dict[str, Any]:
             "request_hash": state.request_hash,
             "program": state.program,
             "metadata": state.metadata,
+            "remembered_report": state.remembered_report,
         }
     )
 

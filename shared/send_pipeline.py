@@ -27,10 +27,11 @@ from typing import Any, NoReturn, Protocol
 from pydantic import BaseModel, ValidationError
 
 from shared import delivery_store
-from shared.contracts import is_request_id
+from shared.contracts import REQUEST_MAX_NESTING, is_request_id
 from shared.delivery_recorder import (
     RecordOutcome,
     Report,
+    finish_report,
     record,
     record_conflict,
     record_first,
@@ -143,6 +144,8 @@ def process[R: Request](sender: Sender[R], delivery: QueueDelivery) -> SendOutco
         return _deliver(sender, parsed, delivery)
     except Exception as exc:
         if _is_last_attempt(delivery):
+            if _finished_after_send(parsed, exc):
+                return SendOutcome.SENT
             _give_up(sender, parsed, delivery, exc)
         raise
 
@@ -175,6 +178,8 @@ def _deliver[R: Request](sender: Sender[R], request: R, delivery: QueueDelivery)
     if current is not None and conflict is not None:
         return _refuse_conflict(sender, request, current, delivery, conflict)
     if current is None or _is_settled(current):
+        if current is not None and not _may_still_be_reporting(current, delivery):
+            _finish_send_report(rid, current)
         logger.info("duplicate request, not sent again %s", log)
         return SendOutcome.DUPLICATE
     reclaimed = _reclaim(rid, current, delivery)
@@ -300,19 +305,31 @@ def _parse[R: Request](sender: Sender[R], delivery: QueueDelivery) -> R | SendOu
     payload: object = None
     try:
         payload = json.loads(delivery.body.decode("utf-8-sig"))
+    except (ValueError, RecursionError) as exc:
+        # Any input the parser refuses is bad input: not UTF-8, not JSON, an integer longer
+        # than Python reads (ValueError), or nesting deep enough to exhaust recursion.
+        return _reject(sender, delivery, None, raw, _unparsable_reason(exc))
+    try:
         if not isinstance(payload, dict):
             raise BadInputError("the message is not a JSON object")
         # No id: the queue message id stands in (stable across redeliveries of this message).
         payload.setdefault("id", delivery.message_id)
         request: R = sender.model.model_validate(payload)  # type: ignore[assignment]
         sender.check(request)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return _reject(sender, delivery, payload, raw, f"not UTF-8 JSON: {exc}")
     except ValidationError as exc:
         return _reject(sender, delivery, payload, raw, _validation_reason(exc))
     except BadInputError as exc:
         return _reject(sender, delivery, payload, raw, str(exc))
     return request
+
+
+def _unparsable_reason(exc: ValueError | RecursionError) -> str:
+    if isinstance(exc, RecursionError):
+        return (
+            "not parseable JSON: it nests objects/arrays too deeply "
+            f"(a request may nest at most {REQUEST_MAX_NESTING} levels)"
+        )
+    return f"not UTF-8 JSON: {exc}"
 
 
 def _validation_reason(exc: ValidationError) -> str:
@@ -352,6 +369,52 @@ def _reject[R: Request](
         )
     logger.warning("request rejected (bad input) rid=%s: %s", rid, mask_numbers_in(reason))
     return SendOutcome.REJECTED
+
+
+def _may_still_be_reporting(state: DeliveryState, delivery: QueueDelivery) -> bool:
+    """Whether the attempt that sent may still be writing its report (a duplicate copy that
+    arrives right behind it): that attempt, or its retry, finishes the report."""
+    return (
+        state.claimed_at is not None
+        and delivery_store.now() - state.claimed_at < _in_flight_window()
+        and not _is_earlier_attempt_of(state, delivery)
+    )
+
+
+def _finish_send_report(rid: str, state: DeliveryState) -> None:
+    """An earlier attempt stored the SID but failed before its report was whole (the event
+    publish or the history insert): finish it now, once (a later retry finds the history row)."""
+    if finish_report(rid, state) == RecordOutcome.APPLIED:
+        logger.warning(
+            "finished the report of an earlier attempt that stopped after the send rid=%s sid=%s",
+            rid,
+            state.twilio_sid,
+        )
+
+
+def _finished_after_send(request: Request, exc: Exception) -> bool:
+    """On the last attempt: whether the delivery is whole although `exc` was raised, because the
+    SID was stored and its report could be finished now (no retry would finish it later).
+    Best effort: False when storage still fails."""
+    try:
+        state = delivery_store.get_state(request.id)
+        if state is None or state.twilio_sid is None or state.remembered_report is None:
+            return False
+        _finish_send_report(request.id, state)
+    except Exception as err:
+        logger.error(
+            "could not finish the report of a sent request rid=%s: %s",
+            request.id,
+            masked_error(err),
+        )
+        return False
+    logger.warning(
+        "last attempt failed after the send was recorded, report finished rid=%s sid=%s: %s",
+        request.id,
+        state.twilio_sid,
+        masked_error(exc),
+    )
+    return True
 
 
 def _is_settled(state: DeliveryState) -> bool:
@@ -454,6 +517,7 @@ def _record_created(rid: str, attempt: int, created: TwilioResource, *, reconcil
             twilio_sid=created.sid,
             detail={"reconciled": reconciled},
             state_change={"failure_class": ""},
+            remember=True,
         ),
     )
 

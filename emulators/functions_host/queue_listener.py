@@ -10,6 +10,8 @@
   real QueueProcessor does ("to prevent a fast infinite loop")
 - idle or failing → back off from 100 ms, doubling, up to `maxPollingInterval`
 - a failed poll is logged at once, then at most every 30 s, and recovery is logged
+- a delete answered "MessageNotFound" (its first try timed out after it took effect, and the
+  SDK's retry found the message gone) is logged as the completion it is, not as a failure
 - stop cancels a fetch in progress, then waits for the in-flight invocations
 """
 
@@ -18,9 +20,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
-from azure.core.exceptions import AzureError, ResourceExistsError
+from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
 from azure.storage.queue import QueueMessage
 from azure.storage.queue.aio import QueueClient
 
@@ -172,7 +174,7 @@ class QueueListener:
         )
         try:
             if outcome.succeeded:
-                await self.queue.delete_message(message)
+                await self._delete(message)
             elif self.poison is None:
                 self._leave_invisible(message)
             elif (message.dequeue_count or 0) >= self.options.max_dequeue_count:
@@ -203,9 +205,29 @@ class QueueListener:
             with contextlib.suppress(ResourceExistsError):
                 await self.poison.create_queue()
             await self.poison.send_message(raw)
-            await self.queue.delete_message(message)
+            await self._delete(message)
         except AzureError as error:
             invocation_log.log(f"Could not move message {message.id} to poison: {error}")
+
+    async def _delete(self, message: QueueMessage) -> None:
+        """Delete a handled message. Already gone (404 MessageNotFound) means an earlier try of
+        this delete took effect, or, once the lease has ended, another listener's did."""
+        try:
+            await self.queue.delete_message(message)
+        except ResourceNotFoundError as error:
+            if getattr(error, "error_code", None) != "MessageNotFound":
+                raise
+            lease_end = message.next_visible_on
+            if isinstance(lease_end, datetime) and datetime.now(UTC) < lease_end:
+                invocation_log.log(
+                    f"Message {message.id} was already deleted: an earlier try of this delete "
+                    "timed out but took effect. The message is complete."
+                )
+            else:
+                invocation_log.log(
+                    f"Warning: message {message.id} was already gone when deleted: its lease "
+                    "had ended, so another listener may have received and completed it too."
+                )
 
     def _leave_invisible(self, message: QueueMessage) -> None:
         # The real host logs nothing here; one line keeps the stand-in from being silent.

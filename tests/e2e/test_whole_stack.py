@@ -140,6 +140,34 @@ def test_undecodable_message_is_recorded_as_rejected(
     assert record.current["status"] == "rejected"
 
 
+def test_deeply_nested_requests_are_rejected_in_one_run(
+    stack: Stack, producer: Producer, wait: Waiter
+) -> None:
+    # 10,000 levels (20 KB) exhaust Python's recursion in the JSON parser.
+    deep = "[" * 10_000 + "]" * 10_000
+    programs = {
+        "SMS_QUEUE_NAME": '"body": "deep"',
+        "CALL_QUEUE_NAME": '"script": [{"type": "say", "text": "deep"}]',
+    }
+    for setting, program in programs.items():
+        request_id = new_id("deep")
+        text = f'{{"id": "{request_id}", "to": "+15551110009", {program}, "metadata": {deep}}}'
+        queue = QueueClient.from_connection_string(
+            stack.azurite.connection_string, stack.settings[setting]
+        )
+        sent = queue.send_message(base64.b64encode(text.encode()).decode())
+        # Unparsable, so the queue message id names the delivery; the history row comes last.
+        record = wait.history_with(sent.id, {"rejected"})
+        assert record.current is not None
+        assert record.current["status"] == "rejected"
+        assert "nests" in str(record.current.get("error_message", ""))
+        assert statuses(record.history) == ["rejected"]
+        assert [e.status for e in events_for(producer, sent.id)] == ["rejected"]
+        poisoned = poison_messages(producer, stack.settings[setting])
+        assert not [m for m in poisoned if request_id in (m.text or m.raw)]
+    assert twilio_messages(stack, "+15551110009") == []
+
+
 def test_429_from_twilio_is_retried_until_it_succeeds(
     stack: Stack, producer: Producer, wait: Waiter
 ) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from azure.functions.queue import QueueMessage
 
+import send_sms
 from producer.cli import main
 from shared import delivery_store
 
@@ -131,3 +133,25 @@ def test_status_joins_split_json_and_hides_cleared_fields(
     assert "error_code" not in text
     assert "failure_class" not in text
     assert "_parts" not in text
+
+
+@pytest.mark.usefixtures("app_settings")
+def test_status_of_a_request_rejected_for_deep_nesting(
+    storage_connection_string: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Too deep for the app's parser, so keyed by the queue message id; the row keeps the first
+    # 8000 characters of the payload (cut JSON of ~7900 brackets), which status must still show.
+    body = (
+        '{"id": "status-deep", "to": "+15005550006", "body": "x", "metadata": {"k": '
+        + "[" * 10_000
+        + "]" * 10_000
+        + "}}"
+    ).encode()
+    send_sms.main(QueueMessage(id="status-deep-msg", body=body, dequeue_count=1))
+    connection = ["--connection", storage_connection_string]
+    assert main(["status", "status-deep-msg", "--json", *connection]) == 0
+    current = json.loads(capsys.readouterr().out)["current"]
+    assert current["status"] == "rejected"
+    assert current["raw_payload"] == body.decode()[:8000]  # shown as the text it is
+    assert main(["status", "status-deep-msg", *connection]) == 0
+    assert "status: rejected" in capsys.readouterr().out

@@ -13,6 +13,7 @@ import send_call
 import send_sms
 import twiml_voice
 from shared import delivery_store, twilio_gateway
+from shared.contracts import REQUEST_MAX_NESTING, SmsRequest
 from shared.failure_classes import ClassifiedError, FailureClass, classify
 from shared.twilio_gateway import TwilioRequestError
 
@@ -177,3 +178,62 @@ def test_a_failed_reconcile_lookup_is_retried_not_a_verdict(
     assert state is not None
     assert (state.status, state.failure_class, state.attempts) == ("sending", noted_class, 2)
     assert read_events() == []
+
+
+def _deeply_nested(rid: str, depth: int, channel: str) -> bytes:
+    """A request whose metadata nests `depth` arrays (10,000 levels is about 20 KB)."""
+    program = '"body": "x"' if channel == "sms" else '"twiml": "<Response/>"'
+    text = f'{{"id": "{rid}", "to": "+15005550006", {program}, "metadata": {{"k": '
+    return (text + "[" * depth + "]" * depth + "}}").encode()
+
+
+@pytest.mark.parametrize("function", [send_sms, send_call])
+@pytest.mark.parametrize(
+    ("depth", "rid", "reason"),
+    [
+        # Too deep for the parser: the id cannot be read, the queue message id stands in.
+        (10_000, "m-1", "nests objects/arrays too deeply"),
+        # Parsed, but deeper than the contract allows: named where.
+        (300, "r-1", "deeper than 32 levels (at request.metadata.k.0.0"),
+        (31, "r-1", "deeper than 32 levels (at request.metadata.k.0.0"),  # one level too deep
+    ],
+)
+def test_deeply_nested_json_is_rejected_in_one_run(
+    app_env: Any, read_events: Any, function: Any, depth: int, rid: str, reason: str
+) -> None:
+    channel = "call" if function is send_call else "sms"
+    body = _deeply_nested("r-1", depth, channel)
+    function.main(_message(body))  # no exception: rejected at once, never retried
+    state = delivery_store.get_state(rid)
+    assert state is not None
+    assert (state.status, state.failure_class, state.channel) == ("rejected", "bad_input", channel)
+    assert reason in (state.error_message or "")
+    (event,) = read_events()
+    assert (event["id"], event["status"], event["channel"]) == (rid, "rejected", channel)
+    assert reason in event["detail"]["reason"]
+    assert event["detail"]["raw_payload"] == body.decode()[:8000]
+    function.main(_message(body, dequeue_count=2))  # a redelivery changes nothing
+    assert len(read_events()) == 1
+
+
+def test_metadata_nested_up_to_the_limit_is_accepted(app_env: Any) -> None:
+    # The request object is level 1 and `metadata` level 2: 30 more levels fit.
+    fits = REQUEST_MAX_NESTING - 2
+    metadata = json.loads('{"k": ' + "[" * fits + "]" * fits + "}")
+    request = SmsRequest.model_validate(
+        {"id": "r-1", "to": "+15005550006", "body": "x", "metadata": metadata}
+    )
+    assert request.metadata == metadata
+
+
+def test_an_integer_too_long_to_read_is_bad_input(app_env: Any, read_events: Any) -> None:
+    body = (
+        b'{"id": "r-1", "to": "+15005550006", "body": "x", "metadata": {"n": ' + b"9" * 5000 + b"}}"
+    )
+    send_sms.main(_message(body))  # Python refuses integers over 4300 digits: ValueError
+    state = delivery_store.get_state("m-1")
+    assert state is not None
+    assert (state.status, state.failure_class) == ("rejected", "bad_input")
+    assert "not UTF-8 JSON" in (state.error_message or "")
+    (event,) = read_events()
+    assert event["status"] == "rejected"
