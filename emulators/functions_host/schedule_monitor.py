@@ -28,13 +28,12 @@ from emulators.functions_host.storage_clients import (
     RETRY_TOTAL,
     async_credential,
 )
+from emulators.functions_host.timer_schedule import TimerSchedule
 from shared.settings import SettingsError
 from shared.storage_connection import ConnectionString, StorageConnection
 
 # The host's blob endpoint of an identity-based connection (the app itself reads no blob).
 BLOB_SERVICE_URI = "__blobServiceUri"
-from emulators.functions_host.timer_schedule import TimerSchedule
-
 HOSTS_CONTAINER = "azure-webjobs-hosts"
 HOST_ID_SETTING = "AzureFunctionsWebHost__hostid"
 MAX_HOST_ID_LENGTH = 32
