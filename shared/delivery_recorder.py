@@ -22,7 +22,7 @@ from shared import delivery_store
 from shared.contracts import DeliveryEvent
 from shared.delivery_store import CLEARED, DeliveryState, StateChange
 from shared.events_publisher import publish
-from shared.status_rules import FAILED, REJECTED, Channel, Source, should_apply
+from shared.status_rules import FAILED, REJECTED, Channel, Source, is_final, should_apply
 
 
 class RecordOutcome(StrEnum):
@@ -51,6 +51,9 @@ class Report:
     state_change: StateChange = field(default_factory=dict)
     # News without a status change (Gather digits): always an event, status untouched.
     news: bool = False
+    # The history row's `source` when it is not `source`: `poll` for what the status sweeper
+    # read from Twilio (Twilio's word, so `source` is `twilio` for the status rules).
+    history_source: str | None = None
 
 
 def _decide(report: Report, state: DeliveryState) -> StateChange | None:
@@ -125,7 +128,7 @@ def record(request_id: str, report: Report) -> RecordOutcome:
         publish(_event(request_id, state, report))
     history: dict[str, Any] = {
         "status": report.status,
-        "source": report.source,
+        "source": report.history_source or report.source,
         "sequence": report.sequence,
         "twilio_sid": report.twilio_sid,
         "error_code": report.error_code,
@@ -135,7 +138,16 @@ def record(request_id: str, report: Report) -> RecordOutcome:
     }
     if not delivery_store.add_history(request_id, report.key, history):
         return RecordOutcome.DUPLICATE
+    if emit:
+        _close_if_final(request_id, state)
     return RecordOutcome.APPLIED if emit else RecordOutcome.KEPT
+
+
+def _close_if_final(request_id: str, state: DeliveryState) -> None:
+    """Drop a delivery whose status Twilio reported final from the index of unfinished ones.
+    After the history row: a crash before this leaves the index row, which the sweeper drops."""
+    if state.created_at is not None and is_final(state.channel, state.status, state.status_source):
+        delivery_store.close_delivery(request_id, delivery_store.open_partition(state.created_at))
 
 
 def _event(request_id: str, state: DeliveryState, report: Report) -> DeliveryEvent:
