@@ -170,7 +170,7 @@ def _look_at(
         if now - entry.opened_at >= _claim_timeout(settings):
             _close(entry, summary)
         else:
-            _reschedule(entry, now, entry.polls, settings, summary)
+            _wait_until(entry, entry.opened_at + _claim_timeout(settings), summary)
         return
     if _is_done(entry, state):
         _close(entry, summary)
@@ -178,8 +178,7 @@ def _look_at(
     quiet = timedelta(seconds=settings.status_sweep_backoff_seconds[0])
     if state.updated_at is not None and now - state.updated_at < quiet:
         # Its status is moving (callbacks arrive): look again once it has been quiet a while.
-        delivery_store.reschedule_delivery(entry, state.updated_at + quiet, entry.polls)
-        summary.rescheduled += 1
+        _wait_until(entry, state.updated_at + quiet, summary)
         return
     if state.twilio_sid is None:
         _settle_claim(entry, state, twilio, now, settings, summary)
@@ -295,7 +294,8 @@ def _settle_claim(
     send."""
     claimed_at = state.claimed_at or state.created_at or entry.opened_at
     if now - claimed_at < _claim_timeout(settings):
-        _reschedule(entry, now, entry.polls, settings, summary)
+        # Its queue message may still be retried: look again when it cannot be any more.
+        _wait_until(entry, claimed_at + _claim_timeout(settings), summary)
         return
     request = entry.request
     if request is None or not _is_claimed_request(state, request):
@@ -381,4 +381,10 @@ def _reschedule(
     delivery_store.reschedule_delivery(
         entry, next_due(now, polls, settings.status_sweep_backoff_seconds), polls
     )
+    summary.rescheduled += 1
+
+
+def _wait_until(entry: OpenDelivery, due_at: datetime, summary: SweepSummary) -> None:
+    """Look at the delivery again at `due_at`, without counting a poll."""
+    delivery_store.reschedule_delivery(entry, due_at, entry.polls)
     summary.rescheduled += 1

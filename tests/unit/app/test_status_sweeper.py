@@ -284,7 +284,10 @@ def test_a_recent_claim_is_left_to_its_queue_message(app_env: Any) -> None:
     state = delivery_store.get_state("claim-young")
     assert state is not None
     assert state.status == "sending"
-    assert _index_row("claim-young", now - 10 * MINUTE) is not None
+    row = _index_row("claim-young", now - 10 * MINUTE)
+    assert row is not None
+    # Looked at again when its queue message can no longer be retried (the claim timeout).
+    assert row["due_at"] == now - 10 * MINUTE + timedelta(minutes=60)
 
 
 def test_a_run_looks_at_most_at_max_deliveries(
