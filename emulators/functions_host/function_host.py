@@ -8,6 +8,7 @@ import signal
 import socket
 import sys
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from aiohttp import web
@@ -32,6 +33,7 @@ from emulators.functions_host.queue_names import (
     poison_queue_name,
 )
 from emulators.functions_host.runtime_driver import RuntimeDriver
+from emulators.functions_host.schedule_monitor import ScheduleMonitor, host_id
 from emulators.functions_host.settings_loader import (
     LocalSettings,
     SettingsError,
@@ -45,6 +47,8 @@ from emulators.functions_host.storage_clients import (
     StorageClients,
     resolve_connection,
 )
+from emulators.functions_host.timer_listener import TimerListener
+from emulators.functions_host.timer_schedule import TimerOptions, plan_timer
 
 DEFAULT_PORT = 7071
 
@@ -64,6 +68,14 @@ class QueueTriggerPlan:
 
 
 @dataclass
+class TimerTriggerPlan:
+    """A timer-triggered function with its resolved schedule and options."""
+
+    spec: FunctionSpec
+    options: TimerOptions
+
+
+@dataclass
 class AppPlan:
     """Everything start-up resolved from the app folder and settings."""
 
@@ -71,6 +83,7 @@ class AppPlan:
     local: LocalSettings
     queues: list[QueueTriggerPlan] = field(default_factory=list)
     routes: list[HttpRoute] = field(default_factory=list)
+    timers: list[TimerTriggerPlan] = field(default_factory=list)
     outputs: dict[str, list[OutputTarget]] = field(default_factory=dict)
     functions: list[FunctionSpec] = field(default_factory=list)
 
@@ -128,10 +141,13 @@ def plan_app(app_dir: Path, local: LocalSettings) -> AppPlan:
             plan.queues.append(_plan_queue(spec, settings))
         elif kind == "httpTrigger":
             plan.routes.append(build_route(spec, plan.host.route_prefix))
+        elif kind == "timerTrigger":
+            options = plan_timer(spec.name, spec.trigger, settings, datetime.now(UTC))
+            plan.timers.append(TimerTriggerPlan(spec, options))
         else:
             raise FunctionConfigError(
                 f"function '{spec.name}': trigger type '{kind}' is not supported by the "
-                "functions host stand-in (queueTrigger and httpTrigger are)"
+                "functions host stand-in (queueTrigger, httpTrigger and timerTrigger are)"
             )
         plan.outputs[spec.name] = plan_outputs(spec, settings)
         plan.functions.append(spec)
@@ -147,6 +163,8 @@ def _describe(plan: AppPlan, base_url: str) -> str:
         lines.append(f"\t{route.spec.name}: [{methods}] {base_url}/{route.template}")
     for queue in plan.queues:
         lines.append(f"\t{queue.spec.name}: queueTrigger ({queue.queue_name})")
+    for timer in plan.timers:
+        lines.append(f"\t{timer.spec.name}: timerTrigger ({timer.options.describe()})")
     return "\n".join(lines) + "\n"
 
 
@@ -197,6 +215,14 @@ async def _ensure_queues(listeners: list[QueueListener], plans: list[QueueTrigge
             ) from error
 
 
+def _schedule_monitor(plan: AppPlan, app_dir: Path) -> ScheduleMonitor | None:
+    """The status blobs of the timers that use the schedule monitor, in AzureWebJobsStorage."""
+    if not any(t.options.use_monitor for t in plan.timers):
+        return None
+    settings = dict(os.environ)
+    return ScheduleMonitor(resolve_connection(None, settings), host_id(settings, app_dir))
+
+
 async def run_host(app_dir: Path, host: str, port: int | None) -> int:
     """Start the host, serve until SIGINT/SIGTERM, drain in-flight work, return the exit code."""
     # Installed first: a signal during start-up then means "stop once started", not a traceback.
@@ -233,10 +259,17 @@ async def run_host(app_dir: Path, host: str, port: int | None) -> int:
         driver.stop()
         raise
 
+    monitor = _schedule_monitor(plan, app_dir)
+    timers = [
+        TimerListener(t.spec, t.options, invoker, monitor if t.options.use_monitor else None)
+        for t in plan.timers
+    ]
+
     chosen_port = port if port is not None else plan.local.local_http_port or DEFAULT_PORT
     server = HttpTriggerServer(plan.routes, invoker, plan.local)
     runner, base_url = await _serve_http(server, host, chosen_port)
     tasks = [asyncio.create_task(listener.run(stopping)) for listener in listeners]
+    tasks += [asyncio.create_task(timer.run(stopping)) for timer in timers]
     invocation_log.log(_describe(plan, base_url))
     invocation_log.log(f"Host started; listening on {base_url}")
 
@@ -246,5 +279,7 @@ async def run_host(app_dir: Path, host: str, port: int | None) -> int:
     await runner.cleanup()  # waits for in-flight HTTP requests
     driver.stop()
     await clients.close()
+    if monitor is not None:
+        await monitor.close()
     invocation_log.log("Host stopped.")
     return 0

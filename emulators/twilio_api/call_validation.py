@@ -10,7 +10,7 @@ from multidict import MultiDictProxy
 
 from emulators.twilio_api.call_numbers import magic_number_error, test_credentials_from_error
 from emulators.twilio_api.call_resource import CallRequest
-from emulators.twilio_api.errors import bad_request, invalid_from
+from emulators.twilio_api.errors import bad_request, invalid_from, invalid_to
 from emulators.twilio_api.numbers import E164
 
 # Besides phone numbers Twilio calls Client identities and SIP addresses.
@@ -71,7 +71,7 @@ def validate_create(form: MultiDictProxy[str], test_credentials: bool = False) -
     if magic is not None:
         raise magic
     if not (E164.match(to) or OTHER_ENDPOINT.match(to)):
-        raise bad_request(21217, f"Phone number {to} does not appear to be valid")
+        raise invalid_to(to)
     if not (E164.match(from_) or OTHER_ENDPOINT.match(from_)):
         raise invalid_from(from_)
     strict = test_credentials_from_error(from_) if test_credentials else None

@@ -50,6 +50,11 @@ def bad_request(code: int, message: str) -> TwilioError:
     return TwilioError(400, code, message)
 
 
+def invalid_to(to: str) -> TwilioError:
+    """Twilio's 400 / 21211 for a To that is not a valid phone number (messages and calls)."""
+    return bad_request(21211, f"The 'To' number {to} is not a valid phone number.")
+
+
 def invalid_from(from_: str) -> TwilioError:
     """Twilio's 400 for a From that is no phone number, short code or alphanumeric sender ID."""
     return bad_request(

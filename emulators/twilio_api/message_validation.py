@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from multidict import MultiDictProxy
 
 from emulators.twilio_api.clock import parse_iso8601
-from emulators.twilio_api.errors import TwilioError, bad_request, invalid_from
+from emulators.twilio_api.errors import TwilioError, bad_request, invalid_from, invalid_to
 from emulators.twilio_api.numbers import (
     E164,
     MAGIC_FROM_ERRORS,
@@ -104,7 +104,7 @@ def validate_create(
         code, message = MAGIC_TO_ERRORS[to]
         raise bad_request(code, message)
     if not E164.match(_address(to)):
-        raise bad_request(21211, f"The 'To' number {to} is not a valid phone number.")
+        raise invalid_to(to)
     if from_ is not None:
         if from_ in MAGIC_FROM_ERRORS:
             code, message = MAGIC_FROM_ERRORS[from_]

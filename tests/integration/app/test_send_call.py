@@ -6,8 +6,11 @@ import xml.etree.ElementTree as ET
 import zlib
 from typing import Any
 
-from shared import delivery_store
+import pytest
+
+from shared import delivery_store, twilio_gateway
 from shared.callback_urls import STATUS_CALLBACK_OVERRIDES, TWIML_OVERRIDES
+from shared.failure_classes import ClassifiedError, FailureClass, SettingsValue
 
 
 def _number(rid: str) -> str:
@@ -79,6 +82,25 @@ def test_unreachable_number_is_a_permanent_failure(app: Any, rid: str) -> None:
     app.send_call({"id": rid, "to": "+15005550002", "twiml": "<Response/>"})
     state = delivery_store.get_state(rid)
     assert (state.status, state.error_code) == ("failed", 21214)
+
+
+def test_a_call_to_a_malformed_number_is_a_permanent_21211(app: Any, rid: str) -> None:
+    # The request contract refuses such a To before it is sent; this is the gateway's answer
+    # should one reach Twilio, with every value the call path can take from the settings.
+    with pytest.raises(ClassifiedError) as refused:
+        twilio_gateway.create_call(
+            to="12345",
+            from_=app.values["TWILIO_FROM_NUMBER"],
+            status_callback=f"{app.values['PUBLIC_BASE_URL']}/api/status_callback?rid={rid}",
+            url=f"{app.values['PUBLIC_BASE_URL']}/api/twiml_voice?rid={rid}",
+            twiml=None,
+            timeout=None,
+            machine_detection=None,
+            record=None,
+            from_settings=frozenset(SettingsValue),
+        )
+    assert (refused.value.code, refused.value.http_status) == (21211, 400)
+    assert refused.value.failure_class == FailureClass.PERMANENT
 
 
 def test_machine_detection_reaches_the_events(app: Any, rid: str) -> None:

@@ -67,3 +67,16 @@ def test_unresolved_setting_in_queue_name_stops_startup(
     assert result.returncode == 1
     assert "function 'needs_setting'" in result.stderr
     assert "%NOT_DEFINED_ANYWHERE%" in result.stderr
+
+
+def test_an_invalid_timer_schedule_stops_startup_naming_function_and_setting(
+    tmp_path: Path, host_tools: Any, azurite: Azurite
+) -> None:
+    app = host_tools.write_app(tmp_path / "app", values={"SWEEP": "0 */5 * * * XYZ"})
+    trigger = {"name": "timer", "type": "timerTrigger", "direction": "in", "schedule": "%SWEEP%"}
+    app.add_function("sweeper", {"bindings": [trigger]}, "def main(timer): pass\n")
+    result = run_host_expecting_exit(app.root, azurite)
+    assert result.returncode == 1
+    assert "function 'sweeper': schedule '%SWEEP%' (= '0 */5 * * * XYZ')" in result.stderr
+    assert "was not recognized as a valid cron expression or timespan string" in result.stderr
+    assert "'XYZ' is not a valid [DayOfWeek] crontab field expression" in result.stderr

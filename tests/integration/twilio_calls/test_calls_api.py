@@ -170,7 +170,7 @@ def test_delete_of_a_live_call_is_refused(client: Client, kit: Any) -> None:
         ({"to": "+15551230001", "from_": FROM, "url": "https://bad_host.example/x"}, 21205),
         ({"to": "+15551230001", "from_": FROM, "application_sid": "AP" + "0" * 32}, 21218),
         ({"to": "+15551230001", "from_": FROM, "twiml": "x" * 4001}, 20001),
-        ({"to": "12", "from_": FROM, "twiml": "<Response/>"}, 21217),
+        ({"to": "12", "from_": FROM, "twiml": "<Response/>"}, 21211),
         ({"to": "+15551230001", "from_": "nope", "twiml": "<Response/>"}, 21212),
         ({"to": "+15551230001", "from_": FROM, "twiml": "<Response/>", "method": "PUT"}, 21209),
         (
@@ -239,6 +239,23 @@ def test_magic_numbers_answer_their_errors(client: Client, to: str, from_: str, 
 
     assert error.value.status == 400
     assert error.value.code == code
+
+
+@pytest.mark.parametrize("to", ["not-a-number", "12345"])
+def test_a_malformed_to_is_21211_and_only_the_magic_number_is_21217(
+    client: Client, to: str
+) -> None:
+    with pytest.raises(TwilioRestException) as malformed:
+        client.calls.create(to=to, from_=FROM, twiml=say_twiml())
+    with pytest.raises(TwilioRestException) as magic:
+        client.calls.create(to="+15005550001", from_=FROM, twiml=say_twiml())
+
+    assert (malformed.value.status, malformed.value.code) == (400, 21211)
+    assert malformed.value.msg == (
+        f"Unable to create record: The 'To' number {to} is not a valid phone number."
+    )
+    assert (magic.value.status, magic.value.code) == (400, 21217)
+    assert client.calls.list() == []
 
 
 def test_magic_from_that_passes_creates_a_call(client: Client) -> None:
