@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -31,7 +32,15 @@ from producer.settings import ProducerSettings
 from producer.status import DeliveryRecord
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-APP_PARTS = ["host.json", "send_sms", "send_call", "twiml_voice", "status_callback", "shared"]
+APP_PARTS = [
+    "host.json",
+    "send_sms",
+    "send_call",
+    "twiml_voice",
+    "status_callback",
+    "status_sweeper",
+    "shared",
+]
 
 
 def free_port() -> int:
@@ -95,19 +104,27 @@ def speed_up_retries(host_json: Path) -> None:
     host_json.write_text(json.dumps(config), encoding="utf-8")
 
 
-@pytest.fixture(scope="module")
-def stack(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """Azurite + Twilio emulator + functions host running the real app from a temporary copy."""
-    twilio = start_emulator(speed=50)
-    twilio_url = twilio.base_url
-    app = tmp_path_factory.mktemp("app")
+@dataclass
+class AppCopy:
+    """The app copied into a temporary folder, with the settings and port it was given."""
+
+    path: Path
+    port: int
+    settings: dict[str, str]
+
+
+def copy_app(
+    azurite: Azurite, twilio_url: str, folder: Path, overrides: dict[str, str] | None = None
+) -> AppCopy:
+    """Copy the app into `folder` with its own local.settings.json (example + e2e names +
+    `overrides`) and the short queue retry timings."""
     for part in APP_PARTS:
         source = REPO_ROOT / part
         if source.is_dir():
-            shutil.copytree(source, app / part, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(source, folder / part, ignore=shutil.ignore_patterns("__pycache__"))
         else:
-            shutil.copy2(source, app / part)
-    speed_up_retries(app / "host.json")
+            shutil.copy2(source, folder / part)
+    speed_up_retries(folder / "host.json")
     example = json.loads((REPO_ROOT / "local.settings.example.json").read_text(encoding="utf-8"))
     port = free_port()
     settings: dict[str, str] = {
@@ -116,19 +133,49 @@ def stack(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         "AzureWebJobsStorage": azurite.connection_string,
         "TWILIO_API_BASE_URL": twilio_url,
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        **(overrides or {}),
     }
-    (app / "local.settings.json").write_text(
+    (folder / "local.settings.json").write_text(
         json.dumps({"IsEncrypted": False, "Values": settings}), encoding="utf-8"
     )
-    host = start_service(
+    return AppCopy(folder, port, settings)
+
+
+def start_host(app: AppCopy, env: dict[str, str] | None = None) -> Service:
+    """The functions host stand-in running the copied app on its port."""
+    return start_service(
         "functions-host",
-        [sys.executable, "-m", "emulators.functions_host", "--port", str(port), "--app", str(app)],
+        [
+            sys.executable,
+            "-m",
+            "emulators.functions_host",
+            "--port",
+            str(app.port),
+            "--app",
+            str(app.path),
+        ],
         [r"listening on (http://\S+)"],
         cwd=REPO_ROOT,
         timeout=60,
+        env=env,
     )
+
+
+@pytest.fixture(scope="session")
+def stack_parts() -> SimpleNamespace:
+    """`copy_app`, `start_host` and `wait_for`, for a test module that runs a stack of its own
+    (test modules cannot import conftest under importlib mode)."""
+    return SimpleNamespace(copy_app=copy_app, start_host=start_host, wait_for=wait_for)
+
+
+@pytest.fixture(scope="module")
+def stack(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Azurite + Twilio emulator + functions host running the real app from a temporary copy."""
+    twilio = start_emulator(speed=50)
+    app = copy_app(azurite, twilio.base_url, tmp_path_factory.mktemp("app"))
+    host = start_host(app)
     try:
-        yield Stack(azurite, twilio_url, f"http://127.0.0.1:{port}", settings, host)
+        yield Stack(azurite, twilio.base_url, f"http://127.0.0.1:{app.port}", app.settings, host)
     finally:
         host.stop(timeout=30)
         twilio.stop()
