@@ -5,9 +5,13 @@ scale-in, outage) is retried a few times (`callback_urls`) and then lost. The sw
 timer and reads only the index of unfinished deliveries (`delivery_store.due_deliveries`, the
 `~open-<hour>` partitions), never the whole table. For each delivery due:
 
-- final (a callback closed it late, or the process died before closing), rejected, or a stale
-  row of a copy claimed in another hour → the index row is dropped;
+- a stale row of a copy claimed in another hour → dropped;
 - its status moved recently → looked at again later, Twilio is not asked;
+- its last report was applied to the state but has no history row (the process died before it,
+  and Twilio gave up retrying the callback) → recorded again under its key, so the recorder
+  publishes the event and writes the history row (`detail.recovered`);
+- final (the process died before closing the row), rejected, or failed before reaching Twilio
+  → the index row is dropped;
 - it has a SID → the Message/Call is fetched by SID and a different status is recorded through the
   same recorder as a callback (history row with source `poll`, event, the status rules);
   still not final → next poll with back-off (`sweep_schedule`); older than
@@ -101,6 +105,7 @@ class SweepSummary:
     unknown: int = 0
     reconciled: int = 0
     abandoned: int = 0
+    finished: int = 0
     rescheduled: int = 0
     errors: int = 0
     stopped: str | None = None
@@ -132,7 +137,9 @@ def sweep(reader: TwilioStatusReader | None = None, now: datetime | None = None)
             summary.errors += 1
             logger.warning("status sweep: rid=%s not polled: %s", entry.request_id, str(exc))
             _reschedule(entry, at, entry.polls + 1, settings, summary)
-    logger.info(
+    # A run with nothing due (the usual case) logs at DEBUG: no line every minute.
+    logger.log(
+        logging.INFO if summary.due else logging.DEBUG,
         "status sweep: %s due, %s polled, %s recorded, %s closed, %s final status unknown, "
         "%s reconciled, %s abandoned claims, %s errors%s",
         summary.due,
@@ -172,7 +179,7 @@ def _look_at(
         else:
             _wait_until(entry, entry.opened_at + _claim_timeout(settings), summary)
         return
-    if _is_done(entry, state):
+    if _is_stale(entry, state):
         _close(entry, summary)
         return
     quiet = timedelta(seconds=settings.status_sweep_backoff_seconds[0])
@@ -180,18 +187,57 @@ def _look_at(
         # Its status is moving (callbacks arrive): look again once it has been quiet a while.
         _wait_until(entry, state.updated_at + quiet, summary)
         return
+    if _finish_last_report(entry, state):
+        summary.finished += 1
+    if _is_done(state):
+        _close(entry, summary)
+        return
     if state.twilio_sid is None:
         _settle_claim(entry, state, twilio, now, settings, summary)
         return
     _poll(entry, state, state.twilio_sid, twilio, now, settings, summary)
 
 
-def _is_done(entry: OpenDelivery, state: DeliveryState) -> bool:
-    """Whether the index row has nothing left to find out."""
-    if state.created_at is None or delivery_store.open_partition(state.created_at) != (
-        entry.partition
-    ):
-        return True  # a copy of a delivery claimed in another hour: that row is the real one
+def _is_stale(entry: OpenDelivery, state: DeliveryState) -> bool:
+    """Whether the index row was left by a copy of a delivery claimed in another hour (the row
+    in the hour of its `created_at` is the real one)."""
+    return state.created_at is None or (
+        delivery_store.open_partition(state.created_at) != entry.partition
+    )
+
+
+def _finish_last_report(entry: OpenDelivery, state: DeliveryState) -> bool:
+    """Finish a report whose state write happened but whose event and history row did not (the
+    process died in between, and Twilio gave up retrying the callback): recorded again with its
+    key, the recorder publishes the event and writes the history row from the state."""
+    key = state.last_report_key
+    if not key or delivery_store.history_exists(entry.request_id, key):
+        return False
+    outcome = record(
+        entry.request_id,
+        Report(
+            key=key,
+            status=state.status,
+            source=state.status_source,
+            sequence=state.sequence,
+            twilio_sid=state.twilio_sid,
+            error_code=state.error_code,
+            error_message=state.error_message,
+            detail={"source": POLL_SOURCE, "recovered": True},
+        ),
+    )
+    logger.warning(
+        "status sweep: rid=%s report %s was applied but not finished; event and history "
+        "written now (%s)",
+        entry.request_id,
+        key,
+        outcome,
+    )
+    return outcome == RecordOutcome.APPLIED
+
+
+def _is_done(state: DeliveryState) -> bool:
+    """Whether the delivery has nothing left to find out."""
     if is_final(state.channel, state.status, state.status_source) or state.status == REJECTED:
         return True
     return (

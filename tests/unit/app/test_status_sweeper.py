@@ -300,3 +300,32 @@ def test_a_run_looks_at_most_at_max_deliveries(
     twilio = FakeTwilio(statuses={_sid(n): "delivered" for n in (80, 81, 82)})
     assert sweep(twilio, now=now + 2 * MINUTE).due == 2
     assert sweep(twilio, now=now + 2 * MINUTE).due == 1
+
+
+def test_a_report_applied_but_not_finished_gets_its_event_and_history_row(
+    app_env: Any, read_events: Any
+) -> None:
+    now = delivery_store.now()
+    _open("half-done", now, sid=_sid(90))
+    key = f"cb-{_sid(90)}-delivered-x"
+    # The state write of a `delivered` callback, then the process died (no event, no history)
+    # and Twilio gave up retrying the callback.
+    delivery_store.update_state(
+        "half-done",
+        lambda state: {
+            "status": "delivered",
+            "status_source": "twilio",
+            "event_count": state.event_count + 1,
+            "last_report_key": key,
+        },
+    )
+    twilio = FakeTwilio()
+    summary = sweep(twilio, now=now + 2 * MINUTE)
+    assert twilio.asked == []
+    assert summary.finished == 1
+    (row,) = [r for r in _history("half-done") if r["RowKey"] == f"h-{key}"]
+    assert (row["status"], row["applied"]) == ("delivered", True)
+    assert json.loads(row["detail"]) == {"source": "poll", "recovered": True}
+    (event,) = [e for e in read_events() if e["id"] == "half-done" and e["status"] == "delivered"]
+    assert event["sequence"] == 2
+    assert _index_row("half-done", now) is None
