@@ -429,12 +429,21 @@ def due_deliveries(now_: datetime, limit: int) -> list[OpenDelivery]:
                 opened_at=row["opened_at"],
                 due_at=row["due_at"],
                 polls=int(row.get("polls", 0)),
-                request=_json_property(row, "request"),
+                request=_request_property(row),
             )
         )
         if len(due) >= limit:
             break
     return due
+
+
+def _request_property(row: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The index row's request, None when unreadable (the sweeper then cannot reconcile it)."""
+    try:
+        request = _json_property(row, "request")
+    except (ValueError, KeyError):
+        return None
+    return request if isinstance(request, dict) else None
 
 
 def reschedule_delivery(entry: OpenDelivery, due_at: datetime, polls: int) -> None:

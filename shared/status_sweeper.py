@@ -40,6 +40,7 @@ from shared.call_sender import CALL
 from shared.delivery_recorder import RecordOutcome, Report, record
 from shared.delivery_store import DeliveryState, OpenDelivery
 from shared.failure_classes import ClassifiedError, FailureClass
+from shared.log_safety import masked_error
 from shared.send_pipeline import RECONCILE_SKEW, first_unowned, request_fingerprint
 from shared.settings import Settings, get_settings
 from shared.sms_sender import SMS
@@ -137,6 +138,11 @@ def sweep(reader: TwilioStatusReader | None = None, now: datetime | None = None)
             summary.errors += 1
             logger.warning("status sweep: rid=%s not polled: %s", entry.request_id, str(exc))
             _reschedule(entry, at, entry.polls + 1, settings, summary)
+        except Exception as exc:
+            # Storage trouble or a bug with one delivery must not stop the others; it is due
+            # again next run.
+            summary.errors += 1
+            logger.error("status sweep: rid=%s failed: %s", entry.request_id, masked_error(exc))
     # A run with nothing due (the usual case) logs at DEBUG: no line every minute.
     logger.log(
         logging.INFO if summary.due else logging.DEBUG,

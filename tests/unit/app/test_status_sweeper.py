@@ -329,3 +329,25 @@ def test_a_report_applied_but_not_finished_gets_its_event_and_history_row(
     (event,) = [e for e in read_events() if e["id"] == "half-done" and e["status"] == "delivered"]
     assert event["sequence"] == 2
     assert _index_row("half-done", now) is None
+
+
+def test_an_unexpected_error_with_one_delivery_does_not_stop_the_others(app_env: Any) -> None:
+    now = delivery_store.now()
+    _open("buggy", now, sid=_sid(95))
+    _open("next", now + timedelta(seconds=1), sid=_sid(96))
+
+    class Buggy(FakeTwilio):
+        def fetch(self, channel: Channel, sid: str) -> PolledStatus:
+            if sid == _sid(95):
+                self.asked.append(sid)
+                raise RuntimeError("a bug")
+            return super().fetch(channel, sid)
+
+    twilio = Buggy(statuses={_sid(96): "delivered"})
+    summary = sweep(twilio, now=now + 2 * MINUTE)
+    assert (summary.errors, summary.stopped) == (1, None)
+    assert twilio.asked == [_sid(95), _sid(96)]
+    state = delivery_store.get_state("next")
+    assert state is not None
+    assert state.status == "delivered"
+    assert _index_row("buggy", now) is not None  # due again next run
