@@ -18,6 +18,8 @@ _TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
 _ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 _KEY_SID = re.compile(r"^SK[0-9a-fA-F]{32}$")
 _SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
+# A timer schedule may also be a TimeSpan (`[d.]hh:mm:ss`), as the Functions host reads it.
+_TIMESPAN = re.compile(r"^(\d+\.)?\d{1,2}:\d{2}:\d{2}$")
 
 
 # Never echoed in an error: secrets, and the SIDs a secret is easily pasted into by mistake.
@@ -214,10 +216,10 @@ def load_settings(env: Mapping[str, str]) -> Settings:
 def _status_sweep_settings(env: Mapping[str, str]) -> dict[str, Any]:
     """The status sweeper's settings (`Settings.status_sweep_*`), checked."""
     schedule = _optional(env, "STATUS_SWEEP_SCHEDULE") or DEFAULT_STATUS_SWEEP_SCHEDULE
-    if len(schedule.split()) != 6:
+    if len(schedule.split()) not in (5, 6) and not _TIMESPAN.fullmatch(schedule):
         raise SettingsError(
-            "setting STATUS_SWEEP_SCHEDULE must be an NCRONTAB expression with six fields "
-            f"(second minute hour day month day-of-week), got {schedule!r}"
+            "setting STATUS_SWEEP_SCHEDULE must be an NCRONTAB expression (six fields: second "
+            f"minute hour day month day-of-week) or a TimeSpan (hh:mm:ss), got {schedule!r}"
         )
     backoff_text = _optional(env, "STATUS_SWEEP_BACKOFF_SECONDS")
     backoff: tuple[float, ...] = DEFAULT_STATUS_SWEEP_BACKOFF
