@@ -5,6 +5,7 @@ index of unfinished deliveries costs in storage requests."""
 
 from __future__ import annotations
 
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -169,3 +170,24 @@ def test_the_index_costs_two_storage_requests_per_delivery(
     assert counts["index"] == 2
     assert counts["other"] > counts["index"]
     assert sweep(now=_later()).due == 0
+
+
+def test_a_call_whose_callbacks_were_lost_is_learned_by_polling(app_down: Any, rid: str) -> None:
+    # One number per test: the emulator is shared by the session.
+    to = "+1555" + str(zlib.crc32(rid.encode()) % 10_000_000).zfill(7)
+    twiml = "<Response><Say>Polled call</Say></Response>"
+    app_down.send_call({"id": rid, "to": to, "twiml": twiml})
+    (call,) = app_down.wait_for(
+        "the emulator to complete the call",
+        lambda: [c for c in app_down.calls_for(rid) if c["status"] == "completed"],
+    )
+    state = delivery_store.get_state(rid)
+    assert state is not None
+    assert state.status == "queued"  # no callback reached the app
+    summary = sweep(now=_later())
+    assert summary.polled == 1
+    state = delivery_store.get_state(rid)
+    assert state is not None
+    assert (state.status, state.twilio_sid) == ("completed", call["sid"])
+    polled = [r for r in delivery_store.list_history(rid) if r["source"] == "poll"]
+    assert [r["status"] for r in polled] == ["completed"]
