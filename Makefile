@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 # Python 3.13: PYTHON313 if given, else python3.13 on PATH (pyenv shim), else pyenv's versions folder.
 PYTHON313 ?= $(shell for c in "$$(PYENV_VERSION=3.13.0 command -v python3.13 2>/dev/null)" $$HOME/.pyenv/versions/3.13*/bin/python3.13 /usr/local/bin/python3.13 /usr/bin/python3.13; do \
 	[ -x "$$c" ] && PYENV_VERSION=3.13.0 "$$c" -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null && { echo "$$c"; break; }; done)
-TYPED_DIRS := $(wildcard shared emulators producer send_sms send_call twiml_voice status_callback tools tests/deploy)
+TYPED_DIRS := $(wildcard shared emulators producer send_sms send_call twiml_voice status_callback status_sweeper tools tests/deploy)
 
 .PHONY: help setup run demo smoke test lint format typecheck pytest bench package clean
 

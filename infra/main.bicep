@@ -81,6 +81,9 @@ param queueNewBatchThreshold int = 8
 @description('Timeout of every Twilio request, seconds.')
 param twilioHttpTimeoutSeconds int = 10
 
+@description('NCRONTAB (seconds first) of the status sweeper')
+param statusSweepSchedule string = '0 */1 * * * *'
+
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
   'azd-env-name': environmentName
@@ -189,6 +192,7 @@ module api 'app/api.bicep' = {
     twilioMessagingServiceSid: twilioMessagingServiceSid
     twilioApiKeySid: twilioApiKeySid
     twilioHttpTimeoutSeconds: twilioHttpTimeoutSeconds
+    statusSweepSchedule: statusSweepSchedule
     publicBaseUrl: publicBaseUrl
     smsQueueName: smsQueueName
     callQueueName: callQueueName

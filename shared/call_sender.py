@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from shared import twilio_gateway
-from shared.callback_urls import status_callback_url
+from shared.callback_urls import TWIML_OVERRIDES, status_callback_url, with_connection_overrides
 from shared.contracts import CallRequest
 from shared.delivery_store import StateChange
 from shared.failure_classes import ClassifiedError, FailureClass, SettingsValue
@@ -64,7 +64,11 @@ class CallSender:
     def send(self, request: CallRequest) -> TwilioResource:
         """Create the Call: a script is served by `twiml_voice`, TwiML/URL are passed on."""
         base = get_settings().public_base_url
-        url = twiml_voice_url(base, request.id) if request.script is not None else request.url
+        url = (
+            with_connection_overrides(twiml_voice_url(base, request.id), TWIML_OVERRIDES)
+            if request.script is not None
+            else request.url
+        )
         from_settings = {SettingsValue.STATUS_CALLBACK}
         if request.script is not None:
             from_settings.add(SettingsValue.URL)

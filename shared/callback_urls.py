@@ -1,6 +1,13 @@
-"""The status callback URL the app gives Twilio; it carries the request id (`rid`).
+"""The webhook URLs the app gives Twilio: the status callback (it carries the request id, `rid`)
+and Twilio's connection overrides in the fragment of every webhook URL.
 
 The TwiML URLs of calls are built by `twiml_render.twiml_voice_url`.
+
+Connection overrides (`#ct=…&rt=…&tt=…&rc=…&rp=…`) tell Twilio how long to wait for the app and
+how often to retry a webhook that failed. Twilio's default is one retry, and only of a connection
+that failed: a callback sent while the app restarts (slot swap, scale-in, cold start) is then lost.
+The fragment never reaches the app and is not part of the signed URL (Twilio signs the URL from
+the scheme through the end of the query string), so the signature check is unchanged.
 """
 
 from __future__ import annotations
@@ -10,10 +17,24 @@ from urllib.parse import urlencode
 
 STATUS_CALLBACK_PATH = "/api/status_callback"
 
+# Status callbacks: 2 s to connect, 5 s to answer (a callback is a few storage requests), 15 s
+# for all attempts (Twilio's maximum), 3 retries (Twilio allows 0-5) of connection failures,
+# read timeouts and 5xx answers (the app answers 500 when storage fails; 4xx, e.g. a bad
+# signature, never improves with a retry). A repeated callback is recognised and recorded once.
+STATUS_CALLBACK_OVERRIDES = "ct=2000&rt=5000&tt=15000&rc=3&rp=ct,rt,5xx"
+# The first TwiML fetch of a script call: a caller is waiting, so fewer and shorter attempts.
+TWIML_OVERRIDES = "ct=2000&rt=5000&tt=10000&rc=2&rp=ct,rt,5xx"
+
+
+def with_connection_overrides(url: str, overrides: str) -> str:
+    """`url` with Twilio's connection overrides `overrides` as its fragment."""
+    return f"{url.partition('#')[0]}#{overrides}"
+
 
 def status_callback_url(
     public_base_url: str, request_id: str, channel: Literal["sms", "call"]
 ) -> str:
-    """`{PUBLIC_BASE_URL}/api/status_callback?rid=<id>&channel=sms|call`."""
+    """`{PUBLIC_BASE_URL}/api/status_callback?rid=<id>&channel=sms|call#<overrides>`."""
     query = urlencode({"rid": request_id, "channel": channel})
-    return f"{public_base_url}{STATUS_CALLBACK_PATH}?{query}"
+    url = f"{public_base_url}{STATUS_CALLBACK_PATH}?{query}"
+    return with_connection_overrides(url, STATUS_CALLBACK_OVERRIDES)

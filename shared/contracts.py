@@ -336,5 +336,7 @@ class DeliveryEvent(_Contract):
     metadata: Metadata = Field(default_factory=dict)
     detail: dict[str, JsonValue] = Field(
         default_factory=dict,
-        description="Extra facts: reason, digits, duration, answered_by, raw payload, conflict …",
+        description="Extra facts: reason, digits, duration, answered_by, raw payload, conflict, "
+        "source (`poll`: read from Twilio by the status sweeper), final_status_unknown (true: no "
+        "final status within the sweeper's age limit) …",
     )

@@ -22,7 +22,7 @@ from shared import delivery_store
 from shared.contracts import DeliveryEvent
 from shared.delivery_store import CLEARED, DeliveryState, StateChange
 from shared.events_publisher import publish
-from shared.status_rules import FAILED, REJECTED, Channel, Source, should_apply
+from shared.status_rules import FAILED, REJECTED, Channel, Source, is_final, should_apply
 
 
 class RecordOutcome(StrEnum):
@@ -54,6 +54,9 @@ class Report:
     # Keep the report on the state row when it applies (`remembered_report`), so that a retry
     # can finish it (`finish_report`) even after later reports moved the delivery on.
     remember: bool = False
+    # The history row's `source` when it is not `source`: `poll` for what the status sweeper
+    # read from Twilio (Twilio's word, so `source` is `twilio` for the status rules).
+    history_source: str | None = None
 
 
 def _decide(report: Report, state: DeliveryState) -> StateChange | None:
@@ -130,13 +133,15 @@ def record(request_id: str, report: Report) -> RecordOutcome:
         publish(_event(request_id, state, report))
     if not delivery_store.add_history(request_id, report.key, _history(report, applied=emit)):
         return RecordOutcome.DUPLICATE
+    if emit:
+        _close_if_final(request_id, state)
     return RecordOutcome.APPLIED if emit else RecordOutcome.KEPT
 
 
 def _history(report: Report, *, applied: bool) -> dict[str, Any]:
     return {
         "status": report.status,
-        "source": report.source,
+        "source": report.history_source or report.source,
         "sequence": report.sequence,
         "twilio_sid": report.twilio_sid,
         "error_code": report.error_code,
@@ -209,6 +214,13 @@ def _optional_int(value: JsonValue) -> int | None:
 
 def _optional_str(value: JsonValue) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _close_if_final(request_id: str, state: DeliveryState) -> None:
+    """Drop a delivery whose status Twilio reported final from the index of unfinished ones.
+    After the history row: a crash before this leaves the index row, which the sweeper drops."""
+    if state.created_at is not None and is_final(state.channel, state.status, state.status_source):
+        delivery_store.close_delivery(request_id, delivery_store.open_partition(state.created_at))
 
 
 def _event(request_id: str, state: DeliveryState, report: Report) -> DeliveryEvent:

@@ -6,6 +6,8 @@ Rows of partition `<request id>`:
   (`h-cb-<sid>-<status>-<SequenceNumber or x>` for callbacks, `h-local-<attempt>-<what>` for the
   app's own transitions, `h-answer-<step>-<CallSid>` for Gather answers; docs/architecture.md
   lists them all).
+Unfinished deliveries are indexed in partitions `~open-<yyyymmddhh>` (the hour of the first
+claim; row = request id) until Twilio reports a final status, for the status sweeper.
 Opted-out recipients live in partition `~opt-out` (the `~` cannot start a request id), one row
 per E.164 number; partition `~sid` maps each recorded Twilio SID to its request id (row = SID),
 so a reconcile never adopts a Message/Call that belongs to another request.
@@ -82,6 +84,8 @@ class DeliveryState:
     # The last applied report that asked to be remembered (`delivery_recorder.Report.remember`),
     # so a retry can finish it when the run that applied it stopped before its history row.
     remembered_report: dict[str, JsonValue] | None = None
+    # When the state row last changed (None before its first update).
+    updated_at: datetime | None = None
 
 
 # A change to the state row: property name → new value (None values are skipped; `CLEARED`
@@ -194,6 +198,7 @@ def _state_from_entity(entity: Mapping[str, Any], etag: str) -> DeliveryState:
         program=_json_property(entity, "program"),
         metadata=_json_property(entity, "metadata") or {},
         remembered_report=_json_property(entity, "remembered_report"),
+        updated_at=entity.get("updated_at"),
     )
 
 
@@ -353,3 +358,109 @@ def is_opted_out(number: str) -> bool:
     except ResourceNotFoundError:
         return False
     return bool(entity.get("opted_out"))
+
+
+# The index of unfinished deliveries: partition `~open-<yyyymmddhh>` (the UTC hour the delivery
+# was first claimed, i.e. its `created_at`), RowKey = request id. Written before the claim,
+# deleted when Twilio reports a final status; the status sweeper reads only these partitions.
+OPEN_PREFIX = "~open-"
+_PAST_OPEN = "~open."
+
+
+@dataclass(frozen=True)
+class OpenDelivery:
+    """One row of the index of unfinished deliveries."""
+
+    request_id: str
+    partition: str
+    channel: Channel
+    opened_at: datetime
+    due_at: datetime
+    polls: int
+    # The request as it was claimed (JSON), for a reconcile when the claim never got a SID.
+    request: dict[str, Any] | None
+
+
+def open_partition(opened_at: datetime) -> str:
+    """The index partition of a delivery first claimed at `opened_at`."""
+    return f"{OPEN_PREFIX}{opened_at.astimezone(UTC):%Y%m%d%H}"
+
+
+def open_delivery(
+    request_id: str,
+    channel: Channel,
+    opened_at: datetime,
+    due_at: datetime,
+    request: dict[str, Any],
+) -> None:
+    """Add the delivery to the index of unfinished ones (idempotent: an existing row stays)."""
+    entity = {
+        "PartitionKey": open_partition(opened_at),
+        "RowKey": request_id,
+        **_clean(
+            {
+                "channel": channel,
+                "opened_at": opened_at,
+                "due_at": due_at,
+                "polls": 0,
+                "request": request,
+            }
+        ),
+    }
+    with contextlib.suppress(ResourceExistsError):
+        get_table().create_entity(entity)
+
+
+def close_delivery(request_id: str, partition: str) -> None:
+    """Remove the delivery's row from the index of unfinished ones (absent: nothing to do)."""
+    with contextlib.suppress(ResourceNotFoundError):
+        get_table().delete_entity(partition, request_id)
+
+
+def due_deliveries(now_: datetime, limit: int) -> list[OpenDelivery]:
+    """At most `limit` index rows due at `now_`, oldest partition first: a range query over the
+    `~open-` partitions only, never the deliveries themselves."""
+    rows = get_table().query_entities(
+        "PartitionKey ge @first and PartitionKey lt @past and due_at le @now",
+        parameters={"first": OPEN_PREFIX, "past": _PAST_OPEN, "now": now_},
+        results_per_page=min(limit, 1000),
+    )
+    due: list[OpenDelivery] = []
+    for row in rows:
+        due.append(
+            OpenDelivery(
+                request_id=str(row["RowKey"]),
+                partition=str(row["PartitionKey"]),
+                channel="call" if row.get("channel") == "call" else "sms",
+                opened_at=row["opened_at"],
+                due_at=row["due_at"],
+                polls=int(row.get("polls", 0)),
+                request=_request_property(row),
+            )
+        )
+        if len(due) >= limit:
+            break
+    return due
+
+
+def _request_property(row: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The index row's request, None when unreadable (the sweeper then cannot reconcile it)."""
+    try:
+        request = _json_property(row, "request")
+    except (ValueError, KeyError):
+        return None
+    return request if isinstance(request, dict) else None
+
+
+def reschedule_delivery(entry: OpenDelivery, due_at: datetime, polls: int) -> None:
+    """Set when the sweeper looks at the delivery next (gone meanwhile: nothing to do)."""
+    with contextlib.suppress(ResourceNotFoundError):
+        get_table().update_entity(
+            {
+                "PartitionKey": entry.partition,
+                "RowKey": entry.request_id,
+                "due_at": due_at,
+                "polls": polls,
+            },
+            mode=UpdateMode.MERGE,
+        )

@@ -42,6 +42,7 @@ from shared.host_config import max_dequeue_count
 from shared.log_safety import mask_number, mask_numbers_in, masked_error
 from shared.settings import get_settings
 from shared.status_rules import FAILED, REJECTED, SENDING, Channel
+from shared.sweep_schedule import first_due
 from shared.twilio_gateway import TwilioResource
 
 logger = logging.getLogger(__name__)
@@ -155,6 +156,16 @@ def _deliver[R: Request](sender: Sender[R], request: R, delivery: QueueDelivery)
     rid = request.id
     log = {"rid": rid, "channel": sender.channel, "to": mask_number(request.to)}
     fingerprint = request_fingerprint(request)
+    opened = delivery_store.now()
+    # Indexed before the claim, so no claim is ever missing from the sweeper's index (a copy of
+    # a delivery claimed in another hour leaves a stale row that the sweeper drops).
+    delivery_store.open_delivery(
+        rid,
+        sender.channel,
+        opened,
+        first_due(opened, get_settings().status_sweep_backoff_seconds),
+        _request_json(request),
+    )
     claimed = delivery_store.create_state(
         rid,
         {
@@ -164,8 +175,8 @@ def _deliver[R: Request](sender: Sender[R], request: R, delivery: QueueDelivery)
             "status_source": "local",
             "attempts": 1,
             "event_count": 0,
-            "created_at": delivery_store.now(),
-            "claimed_at": delivery_store.now(),
+            "created_at": opened,
+            "claimed_at": opened,
             **_claimant(delivery),
             "metadata": request.metadata,
             **sender.state_properties(request),
@@ -293,10 +304,24 @@ def _reconcile[R: Request](
     candidates = _guarded(request, state, delivery, lookup)
     if isinstance(candidates, SendOutcome):
         return candidates
+    return first_unowned(request.id, candidates)
+
+
+def first_unowned(request_id: str, candidates: list[TwilioResource]) -> TwilioResource | None:
+    """The first of a reconcile's candidates that no other request recorded (the `~sid` index):
+    the Message/Call an earlier attempt of `request_id` created, if any."""
     for candidate in candidates:
-        if delivery_store.sid_owner(candidate.sid) in (None, request.id):
+        if delivery_store.sid_owner(candidate.sid) in (None, request_id):
             return candidate
     return None
+
+
+def _request_json(request: object) -> dict[str, Any]:
+    """The request as JSON (by alias), as the sweeper needs it to reconcile an abandoned claim."""
+    if not isinstance(request, BaseModel):
+        raise TypeError(f"not a request model: {type(request).__name__}")
+    dumped: dict[str, Any] = request.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return dumped
 
 
 def _parse[R: Request](sender: Sender[R], delivery: QueueDelivery) -> R | SendOutcome:

@@ -7,6 +7,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from shared.contracts import E164_PATTERN
@@ -25,6 +26,8 @@ _TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
 _ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 _KEY_SID = re.compile(r"^SK[0-9a-fA-F]{32}$")
 _SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
+# A timer schedule may also be a TimeSpan (`[d.]hh:mm:ss`), as the Functions host reads it.
+_TIMESPAN = re.compile(r"^(\d+\.)?\d{1,2}:\d{2}:\d{2}$")
 
 
 # Never echoed in an error: secrets, and the SIDs a secret is easily pasted into by mistake.
@@ -60,8 +63,24 @@ SETTING_NAMES = frozenset(
         "CALL_QUEUE_NAME",
         "EVENTS_QUEUE_NAME",
         "DELIVERIES_TABLE_NAME",
+        "STATUS_SWEEP_SCHEDULE",
+        "STATUS_SWEEP_BACKOFF_SECONDS",
+        "STATUS_SWEEP_MAX_AGE_HOURS",
+        "STATUS_SWEEP_MAX_DELIVERIES",
+        "STATUS_SWEEP_CLAIM_TIMEOUT_MINUTES",
     }
 )
+
+# The status sweeper's defaults (README "Settings"): every minute; a delivery still open is
+# polled 1 min after it was opened, then 5 min, 30 min, 2 h and every 6 h after the previous
+# poll (an SMS can stay `sent` for days when the carrier sends no receipt), for at most 72 h.
+DEFAULT_STATUS_SWEEP_SCHEDULE = "0 */1 * * * *"
+DEFAULT_STATUS_SWEEP_BACKOFF = (60.0, 300.0, 1800.0, 7200.0, 21600.0)
+DEFAULT_STATUS_SWEEP_MAX_AGE_HOURS = 72.0
+DEFAULT_STATUS_SWEEP_MAX_DELIVERIES = 200
+# Longer than maxDequeueCount (5) × (the host's 10-minute message lease + visibilityTimeout):
+# by then a claim's queue message has run its last attempt or is in -poison.
+DEFAULT_STATUS_SWEEP_CLAIM_TIMEOUT_MINUTES = 60.0
 
 
 def _shown(name: str, value: str) -> str:
@@ -96,6 +115,11 @@ class Settings:
     call_queue_name: str
     events_queue_name: str
     deliveries_table_name: str
+    status_sweep_schedule: str = DEFAULT_STATUS_SWEEP_SCHEDULE
+    status_sweep_backoff_seconds: tuple[float, ...] = DEFAULT_STATUS_SWEEP_BACKOFF
+    status_sweep_max_age_hours: float = DEFAULT_STATUS_SWEEP_MAX_AGE_HOURS
+    status_sweep_max_deliveries: int = DEFAULT_STATUS_SWEEP_MAX_DELIVERIES
+    status_sweep_claim_timeout_minutes: float = DEFAULT_STATUS_SWEEP_CLAIM_TIMEOUT_MINUTES
 
 
 def _optional(env: Mapping[str, str], name: str) -> str | None:
@@ -205,7 +229,67 @@ def load_settings(env: Mapping[str, str]) -> Settings:
             _TABLE_NAME,
             "a table name (3-63 letters and digits, starting with a letter)",
         ),
+        **_status_sweep_settings(env),
     )
+
+
+def _status_sweep_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """The status sweeper's settings (`Settings.status_sweep_*`), checked."""
+    schedule = _optional(env, "STATUS_SWEEP_SCHEDULE") or DEFAULT_STATUS_SWEEP_SCHEDULE
+    if len(schedule.split()) not in (5, 6) and not _TIMESPAN.fullmatch(schedule):
+        raise SettingsError(
+            "setting STATUS_SWEEP_SCHEDULE must be an NCRONTAB expression (six fields: second "
+            f"minute hour day month day-of-week) or a TimeSpan (hh:mm:ss), got {schedule!r}"
+        )
+    backoff_text = _optional(env, "STATUS_SWEEP_BACKOFF_SECONDS")
+    backoff: tuple[float, ...] = DEFAULT_STATUS_SWEEP_BACKOFF
+    if backoff_text is not None:
+        backoff = tuple(
+            _positive(part.strip(), "STATUS_SWEEP_BACKOFF_SECONDS", float, "seconds")
+            for part in backoff_text.split(",")
+        )
+    return {
+        "status_sweep_schedule": schedule,
+        "status_sweep_backoff_seconds": backoff,
+        "status_sweep_max_age_hours": _positive(
+            _optional(env, "STATUS_SWEEP_MAX_AGE_HOURS"),
+            "STATUS_SWEEP_MAX_AGE_HOURS",
+            float,
+            "hours",
+            DEFAULT_STATUS_SWEEP_MAX_AGE_HOURS,
+        ),
+        "status_sweep_max_deliveries": _positive(
+            _optional(env, "STATUS_SWEEP_MAX_DELIVERIES"),
+            "STATUS_SWEEP_MAX_DELIVERIES",
+            int,
+            "deliveries",
+            DEFAULT_STATUS_SWEEP_MAX_DELIVERIES,
+        ),
+        "status_sweep_claim_timeout_minutes": _positive(
+            _optional(env, "STATUS_SWEEP_CLAIM_TIMEOUT_MINUTES"),
+            "STATUS_SWEEP_CLAIM_TIMEOUT_MINUTES",
+            float,
+            "minutes",
+            DEFAULT_STATUS_SWEEP_CLAIM_TIMEOUT_MINUTES,
+        ),
+    }
+
+
+def _positive[N: (int, float)](
+    value: str | None, name: str, kind: type[N], unit: str, default: N | None = None
+) -> N:
+    """`value` as a positive `kind` (comma lists: one item); `default` when absent."""
+    if value is None and default is not None:
+        return default
+    try:
+        number = kind(value or "")
+    except ValueError:
+        number = kind(0)
+    if not number > 0 or number != number or number == float("inf"):
+        raise SettingsError(
+            f"setting {name} must be a positive number of {unit}, got {_shown(name, value or '')}"
+        )
+    return number
 
 
 def _queue_name(env: Mapping[str, str], name: str, default: str) -> str:

@@ -97,6 +97,16 @@ def is_known(channel: Channel, status: str, source: Source = "twilio") -> bool:
     return status in _twilio_ranks(channel)
 
 
+def is_final(channel: Channel, status: str, source: Source = "twilio") -> bool:
+    """Whether Twilio reported a final status (SMS: delivered, failed, undelivered, canceled,
+    read; call: completed, busy, no-answer, failed, canceled). A local state is never final
+    here: the app's `failed` (gave up) may still be corrected by Twilio."""
+    if source == "local" or status in _LOCAL_ONLY_NAMES:
+        return False
+    final_rank = _SMS_FINAL_RANK if channel == "sms" else _CALL_FINAL_RANK
+    return _twilio_ranks(channel).get(status, 0) >= final_rank
+
+
 def should_apply(
     channel: Channel,
     current: str | None,

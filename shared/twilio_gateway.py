@@ -243,3 +243,33 @@ def find_calls(*, to: str, from_: str, since: datetime) -> list[TwilioResource]:
         )
     matches = [c for c in candidates if _created_since(c, since)]
     return [_resource(c) for c in sorted(matches, key=lambda c: c.date_created)]
+
+
+@dataclass(frozen=True)
+class PolledStatus:
+    """What the status sweeper reads of a Message/Call fetched by SID."""
+
+    sid: str
+    status: str
+    error_code: int | None = None
+    error_message: str | None = None
+
+
+def fetch_message(sid: str) -> PolledStatus:
+    """The Message `sid` as Twilio has it now (GET Messages/{sid}.json)."""
+    with _translated_errors("fetch message"):
+        message = get_client().messages(sid).fetch()
+    code = message.error_code
+    return PolledStatus(
+        sid=sid,
+        status=str(message.status or ""),
+        error_code=int(code) if isinstance(code, int) or str(code or "").isdecimal() else None,
+        error_message=message.error_message or None,
+    )
+
+
+def fetch_call(sid: str) -> PolledStatus:
+    """The Call `sid` as Twilio has it now (GET Calls/{sid}.json); calls carry no error code."""
+    with _translated_errors("fetch call"):
+        call = get_client().calls(sid).fetch()
+    return PolledStatus(sid=sid, status=str(call.status or ""))

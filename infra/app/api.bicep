@@ -28,6 +28,14 @@ param instanceMemoryMB int
 param alwaysReadyHttpInstances int
 param queueBatchSize int
 param queueNewBatchThreshold int
+@description('NCRONTAB (seconds first) of the status sweeper, which polls Twilio for statuses whose callbacks were missed')
+param statusSweepSchedule string = '0 */1 * * * *'
+@description('Seconds between polls of one delivery, in order; the last one repeats')
+param statusSweepBackoffSeconds string = '60,300,1800,7200,21600'
+@description('After this many hours a delivery still not final is recorded as final status unknown')
+param statusSweepMaxAgeHours int = 72
+param statusSweepMaxDeliveries int = 200
+param statusSweepClaimTimeoutMinutes int = 60
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: planName
@@ -130,6 +138,11 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     CALL_QUEUE_NAME: callQueueName
     EVENTS_QUEUE_NAME: eventsQueueName
     DELIVERIES_TABLE_NAME: deliveriesTableName
+    STATUS_SWEEP_SCHEDULE: statusSweepSchedule
+    STATUS_SWEEP_BACKOFF_SECONDS: statusSweepBackoffSeconds
+    STATUS_SWEEP_MAX_AGE_HOURS: string(statusSweepMaxAgeHours)
+    STATUS_SWEEP_MAX_DELIVERIES: string(statusSweepMaxDeliveries)
+    STATUS_SWEEP_CLAIM_TIMEOUT_MINUTES: string(statusSweepClaimTimeoutMinutes)
   }
 }
 

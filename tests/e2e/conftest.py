@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -33,7 +34,15 @@ from producer.status import DeliveryRecord
 from shared.storage_connection import ConnectionString
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-APP_PARTS = ["host.json", "send_sms", "send_call", "twiml_voice", "status_callback", "shared"]
+APP_PARTS = [
+    "host.json",
+    "send_sms",
+    "send_call",
+    "twiml_voice",
+    "status_callback",
+    "status_sweeper",
+    "shared",
+]
 
 
 def free_port() -> int:
@@ -97,6 +106,77 @@ def speed_up_retries(host_json: Path) -> None:
     host_json.write_text(json.dumps(config), encoding="utf-8")
 
 
+@dataclass
+class AppCopy:
+    """The app copied into a temporary folder, with the settings and port it was given."""
+
+    path: Path
+    port: int
+    settings: dict[str, str]
+
+
+def copy_app(
+    azurite: Azurite,
+    twilio_url: str,
+    folder: Path,
+    overrides: dict[str, str] | None = None,
+    storage: dict[str, str] | None = None,
+) -> AppCopy:
+    """Copy the app into `folder` with its own local.settings.json (example + e2e names +
+    `storage` (default: Azurite's connection string) + `overrides`) and the short queue retry
+    timings. `storage` may be a connection string or identity-based settings."""
+    for part in APP_PARTS:
+        source = REPO_ROOT / part
+        if source.is_dir():
+            shutil.copytree(source, folder / part, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, folder / part)
+    speed_up_retries(folder / "host.json")
+    example = json.loads((REPO_ROOT / "local.settings.example.json").read_text(encoding="utf-8"))
+    port = free_port()
+    values = {k: v for k, v in example["Values"].items() if k != "AzureWebJobsStorage"}
+    settings: dict[str, str] = {
+        **values,
+        **E2E_NAMES,
+        **(storage or {"AzureWebJobsStorage": azurite.connection_string}),
+        "TWILIO_API_BASE_URL": twilio_url,
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        **(overrides or {}),
+    }
+    (folder / "local.settings.json").write_text(
+        json.dumps({"IsEncrypted": False, "Values": settings}), encoding="utf-8"
+    )
+    return AppCopy(folder, port, settings)
+
+
+def start_host(app: AppCopy, env: dict[str, str] | None = None) -> Service:
+    """The functions host stand-in running the copied app on its port; `env` goes to the host
+    process (e.g. where its managed identity gets tokens)."""
+    return start_service(
+        "functions-host",
+        [
+            sys.executable,
+            "-m",
+            "emulators.functions_host",
+            "--port",
+            str(app.port),
+            "--app",
+            str(app.path),
+        ],
+        [r"listening on (http://\S+)"],
+        cwd=REPO_ROOT,
+        timeout=60,
+        env=env,
+    )
+
+
+@pytest.fixture(scope="session")
+def stack_parts() -> SimpleNamespace:
+    """`copy_app`, `start_host` and `wait_for`, for a test module that runs a stack of its own
+    (test modules cannot import conftest under importlib mode)."""
+    return SimpleNamespace(copy_app=copy_app, start_host=start_host, wait_for=wait_for)
+
+
 @contextmanager
 def running_stack(
     azurite: Azurite,
@@ -108,37 +188,12 @@ def running_stack(
     given by the `storage` settings (a connection string or identity-based settings); `env`
     goes to the host process (e.g. where its managed identity gets tokens)."""
     twilio = start_emulator(speed=50)
-    twilio_url = twilio.base_url
-    for part in APP_PARTS:
-        source = REPO_ROOT / part
-        if source.is_dir():
-            shutil.copytree(source, app / part, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, app / part)
-    speed_up_retries(app / "host.json")
-    example = json.loads((REPO_ROOT / "local.settings.example.json").read_text(encoding="utf-8"))
-    port = free_port()
-    values = {k: v for k, v in example["Values"].items() if k != "AzureWebJobsStorage"}
-    settings: dict[str, str] = {
-        **values,
-        **E2E_NAMES,
-        **storage,
-        "TWILIO_API_BASE_URL": twilio_url,
-        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-    }
-    (app / "local.settings.json").write_text(
-        json.dumps({"IsEncrypted": False, "Values": settings}), encoding="utf-8"
-    )
-    host = start_service(
-        "functions-host",
-        [sys.executable, "-m", "emulators.functions_host", "--port", str(port), "--app", str(app)],
-        [r"listening on (http://\S+)"],
-        cwd=REPO_ROOT,
-        timeout=60,
-        env=env,
-    )
+    copied = copy_app(azurite, twilio.base_url, app, storage=storage)
+    host = start_host(copied, env)
     try:
-        yield Stack(azurite, twilio_url, f"http://127.0.0.1:{port}", settings, host)
+        yield Stack(
+            azurite, twilio.base_url, f"http://127.0.0.1:{copied.port}", copied.settings, host
+        )
     finally:
         host.stop(timeout=30)
         twilio.stop()

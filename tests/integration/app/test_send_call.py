@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from shared import delivery_store, twilio_gateway
+from shared.callback_urls import STATUS_CALLBACK_OVERRIDES, TWIML_OVERRIDES
 from shared.failure_classes import ClassifiedError, FailureClass, SettingsValue
 
 
@@ -30,7 +31,9 @@ def test_script_call_runs_gather_and_records_the_digits(app: Any, rid: str) -> N
     state = app.wait_status(rid, "completed")
     (call,) = app.calls_for(rid)
     assert state.twilio_sid == call["sid"]
-    assert call["url"] == f"{app.values['PUBLIC_BASE_URL']}/api/twiml_voice?rid={rid}"
+    twiml_url = f"{app.values['PUBLIC_BASE_URL']}/api/twiml_voice?rid={rid}"
+    assert call["url"] == f"{twiml_url}#{TWIML_OVERRIDES}"
+    assert call["status_callback"].endswith(f"#{STATUS_CALLBACK_OVERRIDES}")
     assert call["digits"] == ["7"]
     fetches = app.emulator(f"/_emulator/callbacks?sid={call['sid']}&kind=twiml_fetch")
     bodies = [f["body"] for f in fetches["callbacks"]]
@@ -39,6 +42,7 @@ def test_script_call_runs_gather_and_records_the_digits(app: Any, rid: str) -> N
     for body in bodies:
         ET.fromstring(body)  # well-formed even with <, & and a control character in the text
     assert fetches["callbacks"][1]["params"]["Digits"] == "7"
+    assert fetches["callbacks"][0]["url"] == twiml_url  # fetched (and signed) without the fragment
     said = str(call["transcript"])
     assert "Hello <caller> & friends!" in said
     assert "Thanks" in said

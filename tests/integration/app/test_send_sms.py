@@ -12,6 +12,7 @@ from azure.functions.queue import QueueMessage
 
 import send_sms
 from shared import delivery_recorder, delivery_store, twilio_gateway
+from shared.callback_urls import STATUS_CALLBACK_OVERRIDES
 from shared.failure_classes import ClassifiedError, FailureClass
 from shared.process_state import reset_process_state
 from shared.send_pipeline import ClaimInProgressError
@@ -27,9 +28,14 @@ def test_sms_is_sent_and_its_callbacks_recorded(app: Any, rid: str) -> None:
     state = app.wait_status(rid, "delivered")
     (message,) = app.messages_for(rid)
     assert state.twilio_sid == message["sid"]
-    assert message["status_callback"] == (
-        f"{app.values['PUBLIC_BASE_URL']}/api/status_callback?rid={rid}&channel=sms"
-    )
+    signed_url = f"{app.values['PUBLIC_BASE_URL']}/api/status_callback?rid={rid}&channel=sms"
+    assert message["status_callback"] == f"{signed_url}#{STATUS_CALLBACK_OVERRIDES}"
+    # The fragment is neither sent nor signed (as by Twilio): the app saw and accepted every
+    # callback at the URL without it.
+    attempts = app.emulator(f"/_emulator/callbacks?sid={message['sid']}")["callbacks"]
+    assert attempts
+    assert {a["url"] for a in attempts} == {signed_url}
+    assert {a["status"] for a in attempts} == {204}
     events = app.wait_events_until("delivered")
     # Published concurrently (send path and callbacks), so queue order may differ from sequence.
     assert sorted(e["sequence"] for e in events) == list(range(1, len(events) + 1))

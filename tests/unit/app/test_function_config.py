@@ -15,7 +15,7 @@ from jsonschema.exceptions import best_match
 REPO = Path(__file__).resolve().parents[3]
 # Vendored copy of SchemaStore's host.json schema (see tests/schemas/README.md).
 HOST_SCHEMA = REPO / "tests" / "schemas" / "host.schema.json"
-FUNCTIONS = ("send_sms", "send_call", "twiml_voice", "status_callback")
+FUNCTIONS = ("send_sms", "send_call", "twiml_voice", "status_callback", "status_sweeper")
 
 
 def _json(path: Path) -> Any:
@@ -82,3 +82,10 @@ def test_http_triggers_are_anonymous_and_return_http(name: str, methods: set[str
     assert trigger["authLevel"] == "anonymous"
     assert set(trigger["methods"]) == methods
     assert output == {"name": "$return", "type": "http", "direction": "out"}
+
+
+def test_status_sweeper_is_a_timer_on_the_schedule_setting() -> None:
+    (trigger,) = _json(REPO / "status_sweeper" / "function.json")["bindings"]
+    assert trigger["type"] == "timerTrigger"
+    assert trigger["schedule"] == "%STATUS_SWEEP_SCHEDULE%"
+    assert trigger["runOnStartup"] is False

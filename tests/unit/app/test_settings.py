@@ -24,6 +24,29 @@ def test_defaults_apply_when_optional_settings_are_absent() -> None:
     assert settings.twilio_http_timeout_seconds == 10.0
     assert settings.twilio_api_base_url is None
     assert settings.public_base_url == "https://app.example.test:8443"
+    assert settings.status_sweep_schedule == "0 */1 * * * *"
+    assert settings.status_sweep_backoff_seconds == (60, 300, 1800, 7200, 21600)
+    assert settings.status_sweep_max_age_hours == 72
+    assert settings.status_sweep_max_deliveries == 200
+    assert settings.status_sweep_claim_timeout_minutes == 60
+
+
+def test_status_sweep_settings_are_read() -> None:
+    settings = load_settings(
+        {
+            **VALID,
+            "STATUS_SWEEP_SCHEDULE": "*/2 * * * * *",
+            "STATUS_SWEEP_BACKOFF_SECONDS": "1, 2.5,4",
+            "STATUS_SWEEP_MAX_AGE_HOURS": "0.5",
+            "STATUS_SWEEP_MAX_DELIVERIES": "7",
+            "STATUS_SWEEP_CLAIM_TIMEOUT_MINUTES": "5",
+        }
+    )
+    assert settings.status_sweep_schedule == "*/2 * * * * *"
+    assert settings.status_sweep_backoff_seconds == (1, 2.5, 4)
+    assert settings.status_sweep_max_age_hours == 0.5
+    assert settings.status_sweep_max_deliveries == 7
+    assert settings.status_sweep_claim_timeout_minutes == 5
 
 
 @pytest.mark.parametrize(
@@ -48,6 +71,15 @@ def test_a_missing_setting_is_named(missing: str) -> None:
         ("SMS_QUEUE_NAME", "SMS_Requests"),
         ("DELIVERIES_TABLE_NAME", "de-liveries"),
         ("TWILIO_MESSAGING_SERVICE_SID", "MG123"),
+        ("STATUS_SWEEP_SCHEDULE", "*/5 * * * *x y z"),
+        ("STATUS_SWEEP_SCHEDULE", "every minute"),
+        ("STATUS_SWEEP_BACKOFF_SECONDS", "60,,300"),
+        ("STATUS_SWEEP_BACKOFF_SECONDS", "60,-1"),
+        ("STATUS_SWEEP_MAX_AGE_HOURS", "inf"),
+        ("STATUS_SWEEP_MAX_AGE_HOURS", "nan"),
+        ("STATUS_SWEEP_MAX_DELIVERIES", "2.5"),
+        ("STATUS_SWEEP_MAX_DELIVERIES", "0"),
+        ("STATUS_SWEEP_CLAIM_TIMEOUT_MINUTES", "soon"),
     ],
 )
 def test_a_malformed_setting_is_named(name: str, value: str) -> None:
