@@ -45,6 +45,11 @@ class Azurite:
         )
 
     @property
+    def blob_url(self) -> str:
+        """The blob service endpoint (`AzureWebJobsStorage__blobServiceUri`: the host's)."""
+        return f"{self.scheme}://{self.host}:{self.blob_port}/{DEV_ACCOUNT}"
+
+    @property
     def queue_url(self) -> str:
         """The queue service endpoint (`AzureWebJobsStorage__queueServiceUri`)."""
         return f"{self.scheme}://{self.host}:{self.queue_port}/{DEV_ACCOUNT}"

@@ -231,6 +231,8 @@ async def run_host(app_dir: Path, host: str, port: int | None) -> int:
     stopping = _stop_on_signals()
     local = apply_settings(app_dir)
     plan = plan_app(app_dir, local)
+    # Before anything is started: a missing blob endpoint is a settings error at start-up.
+    monitor = _schedule_monitor(plan, app_dir)
     if str(app_dir) not in sys.path:
         # The worker puts the script root on sys.path so functions can import shared code.
         sys.path.insert(0, str(app_dir))
@@ -258,10 +260,11 @@ async def run_host(app_dir: Path, host: str, port: int | None) -> int:
         await _ensure_queues(listeners, plan.queues)
     except HostStartError:
         await clients.close()
+        if monitor is not None:
+            await monitor.close()
         driver.stop()
         raise
 
-    monitor = _schedule_monitor(plan, app_dir)
     timers = [
         TimerListener(t.spec, t.options, invoker, monitor if t.options.use_monitor else None)
         for t in plan.timers

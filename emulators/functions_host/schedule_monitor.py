@@ -21,6 +21,7 @@ from azure.core.exceptions import AzureError, ResourceNotFoundError
 from azure.storage.blob.aio import ContainerClient
 
 from emulators.functions_host import invocation_log
+from emulators.functions_host.settings_loader import SettingsError
 from emulators.functions_host.storage_clients import (
     CONNECTION_TIMEOUT,
     QUEUE_API_VERSION,
@@ -29,7 +30,6 @@ from emulators.functions_host.storage_clients import (
     async_credential,
 )
 from emulators.functions_host.timer_schedule import TimerSchedule
-from shared.settings import SettingsError
 from shared.storage_connection import ConnectionString, StorageConnection
 
 # The host's blob endpoint of an identity-based connection (the app itself reads no blob).
@@ -142,6 +142,11 @@ class ScheduleMonitor:
                 blob_uri.rstrip("/"), HOSTS_CONTAINER, credential=self._credential, **options
             )
         self._host = host
+
+    @property
+    def container_url(self) -> str:
+        """Where the status blobs live."""
+        return str(self._container.url)
 
     def blob_name(self, function: str) -> str:
         """Where a function's status lives (the host's timer name is `Host.Functions.<name>`)."""

@@ -42,6 +42,8 @@ def identity_stack(
 ) -> Iterator[Stack]:
     """The app and the host with identity-based storage settings only."""
     storage = {
+        # The host's (the timers' schedule monitor); the app reads no blob.
+        "AzureWebJobsStorage__blobServiceUri": oauth_azurite.blob_url,
         "AzureWebJobsStorage__queueServiceUri": oauth_azurite.queue_url,
         "AzureWebJobsStorage__tableServiceUri": oauth_azurite.table_url,
         "AzureWebJobsStorage__credential": "managedidentity",
