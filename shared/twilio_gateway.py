@@ -27,10 +27,14 @@ from shared.settings import get_settings
 CALL_PROGRESS_EVENTS = ["initiated", "ringing", "answered", "completed"]
 # twilio's HTTP client logs every request (URL, query with phone numbers, headers) at INFO.
 TWILIO_HTTP_LOGGER = "twilio.http_client"
-# Twilio's List endpoints return newest first; a reconcile looks at this many candidates.
+# Twilio's List endpoints return newest first, RECONCILE_PAGE per request.
 RECONCILE_PAGE = 50
-# Reconcile reads at most this many Messages/Calls (newest first, RECONCILE_PAGE per request).
-RECONCILE_LIMIT = 500
+# A reconcile reads newest first until it has seen RECONCILE_PAGE resources in a row created
+# before the claim (so a slightly out-of-order list cannot end it early), at most
+# RECONCILE_LIMIT. A list that still has not reached the claim time there is no verdict: the
+# attempt ends `ambiguous` (retried, never sent again unverified), because a cap that stopped
+# short could miss the earlier attempt's resource behind newer traffic to the same number.
+RECONCILE_LIMIT = 5000
 
 
 class TwilioRequestError(ClassifiedError):
@@ -200,6 +204,27 @@ def _created_since(instance: Any, since: datetime) -> bool:
     return isinstance(created, datetime) and created >= since
 
 
+def _read_back_to(stream: Iterator[Any], since: datetime, what: str) -> list[Any]:
+    """The resources of a newest-first `stream` created since `since` (see RECONCILE_LIMIT)."""
+    found: list[Any] = []
+    older_in_a_row = 0
+    for read, instance in enumerate(stream, start=1):
+        if _created_since(instance, since):
+            found.append(instance)
+            older_in_a_row = 0
+        else:
+            older_in_a_row += 1
+            if older_in_a_row >= RECONCILE_PAGE:
+                return found
+        if read >= RECONCILE_LIMIT:
+            raise TwilioRequestError(
+                FailureClass.AMBIGUOUS,
+                f"{what}: {RECONCILE_LIMIT} resources read without reaching the claim time; "
+                "cannot tell whether an earlier attempt was sent",
+            )
+    return found
+
+
 def find_messages(
     *, to: str, from_: str | None, body: str | None, media_count: int, since: datetime
 ) -> list[TwilioResource]:
@@ -209,16 +234,15 @@ def find_messages(
     Filtered by creation time here, not with `DateSent>`: a message still queued (or scheduled)
     has no DateSent yet, and it is exactly what a reconcile must find.
     """
-    filters: dict[str, Any] = {"to": to, "limit": RECONCILE_LIMIT, "page_size": RECONCILE_PAGE}
+    filters: dict[str, Any] = {"to": to, "page_size": RECONCILE_PAGE}
     if from_ is not None:
         filters["from_"] = from_
     with _translated_errors("list messages"):
-        candidates = list(get_client().messages.stream(**filters))
+        candidates = _read_back_to(get_client().messages.stream(**filters), since, "list messages")
     matches = [
         m
         for m in candidates
-        if _created_since(m, since)
-        and (m.body or "") == (body or "")
+        if (m.body or "") == (body or "")
         and _media_count(m) == media_count
     ]
     return [_resource(m) for m in sorted(matches, key=lambda m: m.date_created)]
@@ -236,12 +260,8 @@ def find_calls(*, to: str, from_: str, since: datetime) -> list[TwilioResource]:
     oldest first. Filtered by creation time here, not with `StartTime>`: a call that is still
     queued or ringing (or never answered) has no StartTime."""
     with _translated_errors("list calls"):
-        candidates = list(
-            get_client().calls.stream(
-                to=to, from_=from_, limit=RECONCILE_LIMIT, page_size=RECONCILE_PAGE
-            )
-        )
-    matches = [c for c in candidates if _created_since(c, since)]
+        stream = get_client().calls.stream(to=to, from_=from_, page_size=RECONCILE_PAGE)
+        matches = _read_back_to(stream, since, "list calls")
     return [_resource(c) for c in sorted(matches, key=lambda c: c.date_created)]
 
 

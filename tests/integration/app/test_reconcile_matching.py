@@ -64,9 +64,8 @@ def test_a_message_with_other_media_is_not_adopted(app: Any, rid: str) -> None:
     assert delivery_store.get_state(rid).twilio_sid == message["sid"] != other
 
 
-def test_reconcile_pages_past_newer_messages(app: Any, rid: str) -> None:
-    to = _recipient()
-    request = {"id": rid, "to": to, "body": f"code for {rid}"}
+def _claimed_a_minute_ago(rid: str) -> None:
+    """The state an attempt that may have reached Twilio left a minute ago."""
     earlier = delivery_store.now() - timedelta(minutes=1)
     delivery_store.create_state(
         rid,
@@ -82,6 +81,12 @@ def test_reconcile_pages_past_newer_messages(app: Any, rid: str) -> None:
             "failure_class": "ambiguous",
         },
     )
+
+
+def test_reconcile_pages_past_newer_messages(app: Any, rid: str) -> None:
+    to = _recipient()
+    request = {"id": rid, "to": to, "body": f"code for {rid}"}
+    _claimed_a_minute_ago(rid)
     created = _unrecorded_message(to, request["body"], None, rid)  # attempt 1 did send
     newer = twilio_gateway.RECONCILE_PAGE + 5
     for n in range(newer):
@@ -89,3 +94,35 @@ def test_reconcile_pages_past_newer_messages(app: Any, rid: str) -> None:
     app.send_sms(request, message_id="m-1", dequeue=2)
     assert [m["sid"] for m in app.messages_for(rid)] == [created]
     assert delivery_store.get_state(rid).twilio_sid == created
+
+
+def test_reconcile_reads_back_to_the_claim_behind_more_than_500_newer_messages(
+    app: Any, rid: str
+) -> None:
+    """A host killed mid-send, restarted with hundreds of newer sends to the same number: the
+    earlier attempt's Message is found however deep it lies (a fixed cap of 500 sent it twice)."""
+    to = _recipient()
+    request = {"id": rid, "to": to, "body": f"code for {rid}"}
+    _claimed_a_minute_ago(rid)
+    created = _unrecorded_message(to, request["body"], None, rid)
+    for n in range(600):
+        _unrecorded_message(to, f"other {n}", None, f"{rid}-other")
+    app.send_sms(request, message_id="m-1", dequeue=2)
+    assert [m["sid"] for m in app.messages_for(rid)] == [created]
+    assert delivery_store.get_state(rid).twilio_sid == created
+
+
+def test_a_list_that_never_reaches_the_claim_time_is_ambiguous_and_sends_nothing(
+    app: Any, rid: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(twilio_gateway, "RECONCILE_LIMIT", 80)
+    to = _recipient()
+    request = {"id": rid, "to": to, "body": f"code for {rid}"}
+    _claimed_a_minute_ago(rid)
+    for n in range(100):
+        _unrecorded_message(to, f"other {n}", None, f"{rid}-other")
+    with pytest.raises(ClassifiedError, match="without reaching the claim time") as raised:
+        app.send_sms(request, message_id="m-1", dequeue=2)
+    assert raised.value.failure_class == "ambiguous"
+    assert app.messages_for(rid) == []
+    assert delivery_store.get_state(rid).status == "sending"
