@@ -34,9 +34,9 @@ from producer.settings import ProducerSettings
 from shared.storage_connection import ConnectionString
 
 REQUESTS = 1000
-# One recipient per request, as in real traffic: a reconcile looks at the newest 500 messages of
-# a (To, From) pair (docs/architecture.md, "Known limits"), and 1,000 requests to one number
-# would push a killed attempt's message out of that window.
+# All to one recipient, the hard case for the reconcile: a killed attempt's Message lies behind
+# hundreds of newer ones to the same (To, From) pair when its queue message comes back.
+RECIPIENT = "+15551240001"
 # Kill the host once this many messages exist at Twilio: mid-run, with many still queued.
 KILL_AFTER = 300
 # The stated bound (docs/operations.md): after the restart, every delivery is final within it.
@@ -148,7 +148,7 @@ def test_killed_host_every_delivery_reaches_its_final_status_once(kill_stack: Ki
         list(
             pool.map(
                 lambda rid: producer.send_sms(
-                    {"id": rid, "to": f"+1555124{rid[-4:]}", "body": f"Kill test {rid}"}
+                    {"id": rid, "to": RECIPIENT, "body": f"Kill test {rid}"}
                 ),
                 rids,
             )
