@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 
 import pytest
@@ -9,6 +10,15 @@ import pytest
 from emulators.azurite import Azurite, start_azurite
 from emulators.azurite_identity import ManagedIdentityEndpoint, TlsFiles, write_tls_files
 from emulators.twilio_api.process import EmulatorProcess, start_emulator
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Tests stop services with SIGINT (Ctrl-C), as a person would. A test run started as a
+    background job of a non-interactive shell inherits SIGINT ignored, and so would every
+    process it starts, which would then never stop: give the run Python's usual handler, which
+    its children reset to the default on exec."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
