@@ -82,10 +82,12 @@ def draw(results: dict[str, Any], path: Path) -> None:
     requests.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
 
     machine = results["machine"]
+    stalled = results["stalls"]["stalled_seconds_by_phase"]
+    stalls = ", ".join(f"{s} s in {name}" for name, s in stalled.items()) or "none"
     figure.suptitle(
         f"The cost of a delivery ({results['started_at']}, {machine['cores']} cores, load "
         f"{machine['load_average_before'][0]} → {machine['load_average_after'][0]}, "
-        f"Python {machine['python']}, Azurite {machine['azurite']})",
+        f"Python {machine['python']}, Azurite {machine['azurite']}); Azurite stalls: {stalls}",
         fontsize=10,
     )
     figure.tight_layout()

@@ -84,8 +84,9 @@ def test_storage_requests_per_phase(results: dict[str, Any]) -> None:
     # Every status (the send path's own and each callback's) is published on the events queue.
     assert send["per_sms"]["queue: put message"] >= 1.0
     assert callback["per_sms"]["queue: put message"] >= 1.0
-    assert callback["answers"] == {"204": 2 * N}
-    assert repeated["answers"] == {"204": N}
+    assert sum(callback["answers"].values()) == 2 * N
+    assert sum(repeated["answers"].values()) == N
+    assert all(status.startswith("2") for status in [*callback["answers"], *repeated["answers"]])
     for phase in (send, callback, repeated):
         assert phase["total_per_unit"] > 0
         assert all(value > 0 for value in phase["per_sms"].values())
@@ -99,7 +100,7 @@ def test_latency_imports_start_and_stalls(results: dict[str, Any]) -> None:
     alone = results["callback_latency"]["alone"]
     under_load = results["callback_latency"]["under_load"]
     assert alone["count"] == 2 * probe_set_size(N)
-    assert alone["answers"] == {"204": alone["count"]}
+    assert all(status.startswith("2") for status in alone["answers"])
     assert under_load["count"] >= 1
     for summary in (alone, under_load):
         assert 0 < summary["p50_ms"] <= summary["p99_ms"] <= summary["max_ms"]
