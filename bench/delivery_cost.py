@@ -177,10 +177,11 @@ def unrecorded(producer: Producer, request_ids: Sequence[str]) -> list[str]:
 class DeliveryCostBenchmark:
     """One run: start the stack, measure each phase, return the results as a JSON-ready dict."""
 
-    def __init__(self, n: int, import_runs: int, work_dir: Path) -> None:
+    def __init__(self, n: int, import_runs: int, work_dir: Path, azurite_on_disk: bool) -> None:
         if n < 1:
             raise ValueError("n must be at least 1")
         self.n = n
+        self.azurite_on_disk = azurite_on_disk
         self.import_runs = import_runs
         self.work_dir = work_dir
         self.run_id = os.urandom(3).hex()
@@ -549,7 +550,10 @@ class DeliveryCostBenchmark:
         started_at = datetime.now(UTC)
         self.measure_imports()
         async with AsyncExitStack() as stack:
-            self.azurite = start_azurite()
+            location = self.work_dir / "azurite" if self.azurite_on_disk else None
+            if location is not None:
+                location.mkdir()
+            self.azurite = start_azurite(location=location)
             stack.callback(self.azurite.stop)
             self.azurite_pid = self.azurite.service.process.pid
             prober = start_service(
@@ -635,6 +639,7 @@ class DeliveryCostBenchmark:
                 "python": platform.python_version(),
                 "platform": platform.platform(),
                 "azurite": azurite_version(),
+                "azurite_persistence": "disk" if self.azurite_on_disk else "memory",
                 "emulator_speed": EMULATOR_SPEED,
             },
             **self.results,
@@ -699,9 +704,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--import-runs", type=int, default=5, help="fresh-process imports per function folder"
     )
+    parser.add_argument(
+        "--azurite",
+        choices=["disk", "memory"],
+        default="disk",
+        help="Azurite persistence: disk (as `make run` has it) or memory (see docs/benchmarks.md)",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-delivery-cost-") as work:
-        benchmark = DeliveryCostBenchmark(args.n, args.import_runs, Path(work))
+        benchmark = DeliveryCostBenchmark(
+            args.n, args.import_runs, Path(work), azurite_on_disk=args.azurite == "disk"
+        )
         results = asyncio.run(benchmark.run())
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / RESULTS_JSON).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
