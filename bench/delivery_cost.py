@@ -56,6 +56,7 @@ from bench.app_host import (
 from bench.baseline_loops import TwilioTarget, bare_loop, enqueue_sms, sms_requests, tutorial_loop
 from bench.callback_replay import CallbackSink, CapturedCallback, post_callback, resigned
 from bench.delivery_chart import draw
+from bench.delivery_report import markdown_table, summary
 from bench.figures import (
     combined,
     latency_summary,
@@ -659,41 +660,6 @@ def azurite_version() -> str:
         return "unknown"
 
 
-def summary(results: dict[str, Any]) -> str:
-    """The headline figures as a few lines of text."""
-    t = results["throughput"]
-    s = results["storage_requests"]
-    lat = results["callback_latency"]
-    machine = results["machine"]
-    lines = [
-        f"delivery cost, N={results['n']}, {machine['cores']} cores, load "
-        f"{machine['load_average_before']} -> {machine['load_average_after']}",
-        f"  SMS/s: tutorial {t['tutorial']['sms_per_s']}, bare {t['bare']['sms_per_s']}, "
-        f"app {t['app']['sms_per_s']} (app/tutorial {t['ratios']['app_to_tutorial']}, "
-        f"app/bare {t['ratios']['app_to_bare']})",
-        f"  storage requests per SMS: send path {s['send_path']['total_per_unit']}, per callback "
-        f"{s['callback']['total_per_unit']}, repeated callback "
-        f"{s['repeated_callback']['total_per_unit']}, whole life {s['whole_life_total_per_sms']}",
-        f"  host CPU per SMS: {t['app']['cpu_ms_per_sms'].get('host')} ms; Azurite "
-        f"{t['app']['cpu_ms_per_sms'].get('azurite')} ms",
-        f"  callback p50/p99: alone {lat['alone'].get('p50_ms')}/{lat['alone'].get('p99_ms')} ms, "
-        f"under load {lat['under_load'].get('p50_ms')}/{lat['under_load'].get('p99_ms')} ms",
-        "  import ms (median): "
-        + ", ".join(f"{k} {v['median_ms']}" for k, v in results["import_ms"].items()),
-        "  host start s: "
-        + ", ".join(f"{k} {v['until_listening']}" for k, v in results["host_start_s"].items()),
-        f"  Azurite stalls > {results['stalls']['threshold_s']} s: "
-        + (
-            ", ".join(
-                f"{st['seconds']} s in {', '.join(st['phases'])}"
-                for st in results["stalls"]["stalls"]
-            )
-            or "none"
-        ),
-    ]
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and write the results."""
     parser = argparse.ArgumentParser(
@@ -720,6 +686,7 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / RESULTS_JSON).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     draw(results, args.out / RESULTS_PNG)
     print(summary(results), flush=True)
+    print("\n" + markdown_table(results), flush=True)
     print(f"wrote {args.out / RESULTS_JSON} and {args.out / RESULTS_PNG}", flush=True)
     return 0
 

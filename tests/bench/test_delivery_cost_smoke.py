@@ -53,6 +53,7 @@ def test_run_facts(results: dict[str, Any]) -> None:
         results["started_at"]
     )
     assert "SMS/s: tutorial" in results["_stdout"]
+    assert "| | now | issue 8 goal |" in results["_stdout"]
 
 
 def test_three_throughputs_and_their_ratios(results: dict[str, Any]) -> None:
