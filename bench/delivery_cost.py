@@ -67,7 +67,7 @@ from bench.figures import (
     split_counts,
 )
 from bench.import_times import measure_imports
-from bench.process_cpu import cpu_seconds, load_average, own_cpu_seconds
+from bench.process_cpu import LoadReading, cpu_seconds, load_average, own_cpu_seconds
 from bench.stall_prober import (
     READY_LINE,
     Phase,
@@ -102,6 +102,9 @@ REPLAY_CONCURRENCY = 8
 REPEATED_MAX = 200
 QUIET_PAUSE_SECONDS = 2.0
 COMPLETION_POLL_SECONDS = 0.5
+# Before each throughput phase the run waits (up to --quiet-wait seconds) until other processes
+# keep fewer than this many cores busy: the machine is shared.
+QUIET_CORES = 0.5
 
 
 def probe_set_size(n: int) -> int:
@@ -178,10 +181,16 @@ def unrecorded(producer: Producer, request_ids: Sequence[str]) -> list[str]:
 class DeliveryCostBenchmark:
     """One run: start the stack, measure each phase, return the results as a JSON-ready dict."""
 
-    def __init__(self, n: int, import_runs: int, work_dir: Path, azurite_on_disk: bool) -> None:
+    def __init__(
+        self, n: int, import_runs: int, work_dir: Path, azurite_on_disk: bool, quiet_wait: float
+    ) -> None:
         if n < 1:
             raise ValueError("n must be at least 1")
         self.n = n
+        self.quiet_wait = quiet_wait
+        # Per phase: cores other processes kept busy meanwhile; seconds waited for quiet first.
+        self.foreign_cores: dict[str, float] = {}
+        self.quiet_waited: dict[str, float] = {}
         self.azurite_on_disk = azurite_on_disk
         self.import_runs = import_runs
         self.work_dir = work_dir
@@ -206,11 +215,23 @@ class DeliveryCostBenchmark:
     @contextlib.contextmanager
     def phase(self, name: str) -> Iterator[None]:
         """Record the wall-clock span of `name` (for stall attribution)."""
-        start = time.time()
+        start, reading = time.time(), LoadReading.now()
         try:
             yield
         finally:
             self.phases.append(Phase(name, start, time.time()))
+            self.foreign_cores[name] = round(reading.foreign_cores(LoadReading.now()), 2)
+
+    async def wait_for_quiet(self, phase: str) -> None:
+        """Wait (at most `quiet_wait` s) for a second in which other processes keep fewer than
+        `QUIET_CORES` cores busy; record how long it took."""
+        started = time.monotonic()
+        while time.monotonic() - started < self.quiet_wait:
+            before = LoadReading.now()
+            await asyncio.sleep(1.0)
+            if before.foreign_cores(LoadReading.now()) < QUIET_CORES:
+                break
+        self.quiet_waited[phase] = round(time.monotonic() - started, 1)
 
     def request_id_prefix(self, tag: str) -> str:
         """Ids of one part of the run: `bench-<run>-<tag>-`."""
@@ -281,6 +302,7 @@ class DeliveryCostBenchmark:
         await enqueue_sms(
             self.direct_storage, queue, sms_requests(self.request_id_prefix(name), self.n)
         )
+        await self.wait_for_quiet(f"{name} loop")
         before = self.cpu()
         with self.phase(f"{name} loop"):
             seconds = await run(queue)
@@ -490,6 +512,7 @@ class DeliveryCostBenchmark:
         probe_ids = self.counted_ids[self.n :]
         load_ids, alone_ids = probe_ids[: self.probes], probe_ids[self.probes :]
         await enqueue_sms(self.direct_storage, names.sms, sms_requests(prefix, self.n))
+        await self.wait_for_quiet("app drain")
         port = free_port()
         settings = self.host_settings(self.direct_storage, f"http://127.0.0.1:{port}", names)
         with self.phase("throughput host start"):
@@ -500,7 +523,7 @@ class DeliveryCostBenchmark:
             self.results.setdefault("host_start_s", {})["throughput_host"] = {
                 "until_listening": round(host.start_seconds, 3)
             }
-            cpu_before = self.cpu(host.pid)
+            cpu_before, reading = self.cpu(host.pid), LoadReading.now()
             table = TableClient.from_connection_string(self.direct_storage, TABLE_NAME)
             drained = asyncio.Event()
             under_load = asyncio.create_task(self.time_callbacks(host, load_ids, drained))
@@ -517,6 +540,7 @@ class DeliveryCostBenchmark:
                 await asyncio.sleep(COMPLETION_POLL_SECONDS)
             drained.set()
             cpu_after = self.cpu(host.pid)
+            self.foreign_cores["app drain"] = round(reading.foreign_cores(LoadReading.now()), 2)
             end = latest if latest is not None else detected
             self.phases.append(Phase("app drain", host.ready_at, end))
             latency_load = await under_load
@@ -627,6 +651,8 @@ class DeliveryCostBenchmark:
             ("app", "app drain"),
         ):
             throughput[name]["stalled_seconds"] = stalled.get(phase, 0.0)
+            throughput[name]["others_cpu_cores"] = self.foreign_cores.get(phase)
+            throughput[name]["waited_for_quiet_s"] = self.quiet_waited.get(phase)
         self.results = {
             "benchmark": "delivery cost (issue 8)",
             "n": self.n,
@@ -645,7 +671,12 @@ class DeliveryCostBenchmark:
             },
             **self.results,
             "phases": [
-                {"name": p.name, "start": round(p.start, 3), "seconds": round(p.end - p.start, 3)}
+                {
+                    "name": p.name,
+                    "start": round(p.start, 3),
+                    "seconds": round(p.end - p.start, 3),
+                    "others_cpu_cores": self.foreign_cores.get(p.name),
+                }
                 for p in self.phases
             ],
         }
@@ -676,10 +707,21 @@ def main(argv: list[str] | None = None) -> int:
         default="disk",
         help="Azurite persistence: disk (as `make run` has it) or memory (see docs/benchmarks.md)",
     )
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=60.0,
+        help="before each throughput phase, wait up to this many seconds for the machine to be "
+        f"quiet (other processes below {QUIET_CORES} cores); 0 = do not wait",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-delivery-cost-") as work:
         benchmark = DeliveryCostBenchmark(
-            args.n, args.import_runs, Path(work), azurite_on_disk=args.azurite == "disk"
+            args.n,
+            args.import_runs,
+            Path(work),
+            azurite_on_disk=args.azurite == "disk",
+            quiet_wait=args.quiet_wait,
         )
         results = asyncio.run(benchmark.run())
     args.out.mkdir(parents=True, exist_ok=True)

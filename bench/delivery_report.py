@@ -17,6 +17,8 @@ def summary(results: dict[str, Any]) -> str:
         f"  SMS/s: tutorial {t['tutorial']['sms_per_s']}, bare {t['bare']['sms_per_s']}, "
         f"app {t['app']['sms_per_s']} (app/tutorial {t['ratios']['app_to_tutorial']}, "
         f"app/bare {t['ratios']['app_to_bare']})",
+        "  other processes' CPU (cores) during tutorial/bare/app: "
+        + "/".join(str(t[k].get("others_cpu_cores")) for k in ("tutorial", "bare", "app")),
         f"  storage requests per SMS: send path {s['send_path']['total_per_unit']}, per callback "
         f"{s['callback']['total_per_unit']}, repeated callback "
         f"{s['repeated_callback']['total_per_unit']}, whole life {s['whole_life_total_per_sms']}",
@@ -119,6 +121,10 @@ def markdown_table(results: dict[str, Any]) -> str:
         f"Python {machine['python']}, "
         f"Azurite {machine['azurite']} ({machine['azurite_persistence']})"
     )
+    others = ", ".join(
+        f"{name} {t[name].get('others_cpu_cores')}" for name in ("tutorial", "bare", "app")
+    )
+    head += f"; cores other processes kept busy during each throughput phase: {others}"
     lines = [head, "", "| | now | issue 8 goal |", "|---|---|---|"]
     lines += [f"| {name} | {now} | {goal} |" for name, now, goal in rows]
     return "\n".join(lines)

@@ -1,8 +1,10 @@
-"""CPU time of a process (and its live descendants) from /proc, without psutil."""
+"""CPU time of processes and of the whole machine from /proc, without psutil."""
 
 from __future__ import annotations
 
 import os
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 PROC = Path("/proc")
@@ -53,3 +55,38 @@ def own_cpu_seconds() -> float:
 def load_average() -> list[float]:
     """The 1, 5 and 15 minute load averages."""
     return [round(value, 2) for value in os.getloadavg()]
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores have spent busy since boot (/proc/stat: all but idle and iowait)."""
+    fields = (PROC / "stat").read_text().splitlines()[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / _TICKS
+
+
+def own_tree_cpu_seconds() -> float:
+    """CPU seconds of this process, its live descendants and its exited, waited-for children."""
+    fields = _stat_fields(os.getpid())
+    waited = (int(fields[13]) + int(fields[14])) / _TICKS if fields is not None else 0.0
+    return cpu_seconds(os.getpid()) + waited
+
+
+@dataclass(frozen=True)
+class LoadReading:
+    """The machine's busy CPU time and this run's own, at one moment."""
+
+    wall: float
+    machine: float
+    own: float
+
+    @classmethod
+    def now(cls) -> LoadReading:
+        """A reading taken now."""
+        return cls(time.monotonic(), machine_busy_seconds(), own_tree_cpu_seconds())
+
+    def foreign_cores(self, later: LoadReading) -> float:
+        """Cores other processes kept busy on average between this reading and `later`."""
+        elapsed = later.wall - self.wall
+        if elapsed <= 0:
+            return 0.0
+        return max(0.0, (later.machine - self.machine) - (later.own - self.own)) / elapsed
