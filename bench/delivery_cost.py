@@ -105,6 +105,7 @@ COMPLETION_POLL_SECONDS = 0.5
 # Before each throughput phase the run waits (up to --quiet-wait seconds) until other processes
 # keep fewer than this many cores busy: the machine is shared.
 QUIET_CORES = 0.5
+BASELINE_TRIES = 3
 
 
 def probe_set_size(n: int) -> int:
@@ -297,22 +298,38 @@ class DeliveryCostBenchmark:
             )
 
     async def baseline(self, name: str, run: Callable[[str], Any]) -> dict[str, Any]:
-        """Enqueue N requests on a queue of their own, then time `run(queue)` draining them."""
-        queue = f"bench-{name}"
-        await enqueue_sms(
-            self.direct_storage, queue, sms_requests(self.request_id_prefix(name), self.n)
-        )
-        await self.wait_for_quiet(f"{name} loop")
-        before = self.cpu()
-        with self.phase(f"{name} loop"):
-            seconds = await run(queue)
-        after = self.cpu()
-        return {
-            "sms": self.n,
-            "seconds": round(seconds, 3),
-            "sms_per_s": round(self.n / seconds, 1),
-            "cpu_ms_per_sms": self.cpu_ms_per(before, after, self.n),
-        }
+        """Enqueue N requests on a queue of their own, then time `run(queue)` draining them.
+
+        A loop takes seconds, so a burst of other work on the shared machine can land on it
+        alone: when other processes kept `QUIET_CORES` or more busy meanwhile, it is run again
+        (at most `BASELINE_TRIES` in all) and the least disturbed try counts; every try is kept
+        in `tries`."""
+        tries: list[dict[str, Any]] = []
+        for attempt in range(1, BASELINE_TRIES + 1):
+            phase = f"{name} loop" if attempt == 1 else f"{name} loop (try {attempt})"
+            queue = f"bench-{name}-{attempt}"
+            prefix = self.request_id_prefix(f"{name}{attempt}")
+            await enqueue_sms(self.direct_storage, queue, sms_requests(prefix, self.n))
+            await self.wait_for_quiet(phase)
+            before = self.cpu()
+            with self.phase(phase):
+                seconds = await run(queue)
+            after = self.cpu()
+            tries.append(
+                {
+                    "phase": phase,
+                    "sms": self.n,
+                    "seconds": round(seconds, 3),
+                    "sms_per_s": round(self.n / seconds, 1),
+                    "cpu_ms_per_sms": self.cpu_ms_per(before, after, self.n),
+                    "others_cpu_cores": self.foreign_cores[phase],
+                    "waited_for_quiet_s": self.quiet_waited[phase],
+                }
+            )
+            if self.foreign_cores[phase] < QUIET_CORES:
+                break
+        chosen = min(tries, key=lambda entry: entry["others_cpu_cores"])
+        return {**chosen, "tries": [(t["sms_per_s"], t["others_cpu_cores"]) for t in tries]}
 
     async def baselines(self) -> None:
         """The tutorial's loop, then the bare loop."""
@@ -645,11 +662,9 @@ class DeliveryCostBenchmark:
             "bare_to_tutorial": ratio(bare, tutorial),
         }
         stalled = self.results["stalls"]["stalled_seconds_by_phase"]
-        for name, phase in (
-            ("tutorial", "tutorial loop"),
-            ("bare", "bare loop"),
-            ("app", "app drain"),
-        ):
+        throughput["app"]["phase"] = "app drain"
+        for name in ("tutorial", "bare", "app"):
+            phase = throughput[name]["phase"]
             throughput[name]["stalled_seconds"] = stalled.get(phase, 0.0)
             throughput[name]["others_cpu_cores"] = self.foreign_cores.get(phase)
             throughput[name]["waited_for_quiet_s"] = self.quiet_waited.get(phase)
