@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import contextlib
 import functools
+from typing import TYPE_CHECKING
 
 from azure.core.exceptions import ResourceExistsError
-from azure.storage.queue import QueueClient, TextBase64EncodePolicy
 
 from shared.contracts import DeliveryEvent
 from shared.log_safety import quiet_storage_request_logs
 from shared.settings import get_settings
 from shared.storage_connection import queue_client
 
+# azure-storage-queue imports aiohttp: the first event pays for it, not the import of a folder.
+if TYPE_CHECKING:
+    from azure.storage.queue import QueueClient
+
 
 @functools.cache
 def get_events_queue() -> QueueClient:
     """The process's events queue client (queue created on first use)."""
+    from azure.storage.queue import TextBase64EncodePolicy
+
     settings = get_settings()
     quiet_storage_request_logs()
     # A QueueClient built directly keeps its encode policy (get_queue_client() would drop it).

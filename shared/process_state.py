@@ -1,5 +1,5 @@
-"""The per-process caches (settings, Twilio client, storage clients and credential, host.json
-facts).
+"""The per-process caches (settings, Twilio client, storage clients, their HTTP session and
+credential, host.json facts).
 
 In Azure each is built once per worker process. Tests that change environment variables call
 `reset_process_state()` so the next use reads the new settings.
@@ -11,7 +11,7 @@ from shared.delivery_store import get_table
 from shared.events_publisher import get_events_queue
 from shared.host_config import max_dequeue_count
 from shared.settings import get_settings
-from shared.storage_connection import token_credential
+from shared.storage_connection import storage_session, token_credential
 from shared.twilio_gateway import get_client
 
 
@@ -24,5 +24,6 @@ def reset_process_state() -> None:
         get_events_queue,
         max_dequeue_count,
         token_credential,
+        storage_session,
     ):
         cached.cache_clear()

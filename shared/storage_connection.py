@@ -2,6 +2,12 @@
 key) or the identity-based settings Azure Functions uses for a secretless app; and the one place
 the table and queue clients are built from either.
 
+Every client built here sends through one `requests.Session` per process
+(`storage_session()`), with `trust_env` off: `requests` would otherwise look for `~/.netrc` and
+read the proxy variables on every request. The proxies (`HTTPS_PROXY` … `NO_PROXY`) and CA bundle
+(`REQUESTS_CA_BUNDLE`) the environment names are still honoured: read once, when a client is
+built, for its endpoint (`shared.http_environment`).
+
 Identity-based settings (`<name>` is the connection's setting name, `AzureWebJobsStorage`):
 - `<name>__queueServiceUri`, `<name>__tableServiceUri`: the account's service endpoints;
 - `<name>__credential`: `managedidentity` in Azure (the function app's managed identity);
@@ -13,15 +19,20 @@ Identity-based settings (`<name>` is the connection's setting name, `AzureWebJob
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
-from azure.core.credentials import TokenCredential
-from azure.data.tables import TableServiceClient
-from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
-from azure.storage.queue import QueueClient, QueueServiceClient
+from shared.http_environment import environment_ca_bundle, environment_proxies
+
+# The SDKs are imported where a client is built: importing a function folder should not pay for
+# azure.identity (identity connections only) or azure-storage-queue (it imports aiohttp).
+if TYPE_CHECKING:
+    import requests
+    from azure.core.credentials import TokenCredential
+    from azure.data.tables import TableServiceClient
+    from azure.storage.queue import QueueClient, QueueServiceClient
 
 DEFAULT_CONNECTION = "AzureWebJobsStorage"
 QUEUE_SERVICE_URI = "__queueServiceUri"
@@ -146,9 +157,61 @@ def token_credential(connection: IdentityConnection) -> TokenCredential:
     """The credential `connection` chooses: the app's managed identity (user-assigned when a
     client id is given), else `DefaultAzureCredential`. One per connection and process, so
     every client shares its token cache."""
+    from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
+
     if connection.managed_identity:
         return ManagedIdentityCredential(client_id=connection.client_id)
     return DefaultAzureCredential()
+
+
+@functools.cache
+def storage_session() -> requests.Session:
+    """The process's HTTP session for storage: `trust_env` off (no per-request `~/.netrc` and
+    proxy-variable lookups), and, like the session azure-core makes for itself, an adapter
+    that never retries (the SDK's retry policy does)."""
+    import requests
+    from urllib3.util.retry import Retry
+
+    session = requests.Session()
+    session.trust_env = False
+    adapter = requests.adapters.HTTPAdapter(
+        max_retries=Retry(total=False, redirect=False, raise_on_status=False)
+    )
+    for prefix in ("http://", "https://"):
+        session.mount(prefix, adapter)
+    return session
+
+
+class _HasUrl(Protocol):
+    @property
+    def url(self) -> str: ...
+
+
+# The options a transport takes; a client built with its own transport ignores them.
+TRANSPORT_OPTIONS = ("connection_timeout", "read_timeout", "connection_verify", "connection_cert")
+
+
+def _on_storage_session[ClientT: _HasUrl](
+    build: Callable[..., ClientT], options: dict[str, Any]
+) -> ClientT:
+    """`build(**options)` sending through `storage_session()` with the options' timeouts, the
+    environment's CA bundle unless `options` name one, and the environment's proxies for the
+    client's endpoint when there are any (the client is then built again: its endpoint, from a
+    connection string, is known once it is built)."""
+    from azure.core.pipeline.transport import RequestsTransport
+
+    transport_options = {key: options[key] for key in TRANSPORT_OPTIONS if key in options}
+    transport_options.setdefault("connection_verify", environment_ca_bundle())
+
+    def built(**extra: Any) -> ClientT:
+        transport = RequestsTransport(
+            session=storage_session(), session_owner=False, **transport_options
+        )
+        return build(transport=transport, **options, **extra)
+
+    client = built()
+    proxies = None if "proxies" in options else environment_proxies(client.url)
+    return built(proxies=proxies) if proxies else client
 
 
 def table_service_client(
@@ -157,13 +220,22 @@ def table_service_client(
     **options: Any,
 ) -> TableServiceClient:
     """A table service client for `connection` with the caller's `options` (timeouts, retries,
-    API version); `credential` overrides the identity connection's own choice."""
+    API version); `credential` overrides the identity connection's own choice. It sends
+    through the process's storage session."""
+    from azure.data.tables import TableServiceClient
+
     if isinstance(connection, ConnectionString):
-        return TableServiceClient.from_connection_string(connection.value, **options)
-    return TableServiceClient(
-        endpoint=connection.table_service_uri,
-        credential=credential or token_credential(connection),
-        **options,
+        return _on_storage_session(
+            functools.partial(TableServiceClient.from_connection_string, connection.value),
+            options,
+        )
+    return _on_storage_session(
+        functools.partial(
+            TableServiceClient,
+            endpoint=connection.table_service_uri,
+            credential=credential or token_credential(connection),
+        ),
+        options,
     )
 
 
@@ -173,12 +245,20 @@ def queue_service_client(
     **options: Any,
 ) -> QueueServiceClient:
     """A queue service client for `connection`, like `table_service_client`."""
+    from azure.storage.queue import QueueServiceClient
+
     if isinstance(connection, ConnectionString):
-        return QueueServiceClient.from_connection_string(connection.value, **options)
-    return QueueServiceClient(
-        account_url=connection.queue_service_uri,
-        credential=credential or token_credential(connection),
-        **options,
+        return _on_storage_session(
+            functools.partial(QueueServiceClient.from_connection_string, connection.value),
+            options,
+        )
+    return _on_storage_session(
+        functools.partial(
+            QueueServiceClient,
+            account_url=connection.queue_service_uri,
+            credential=credential or token_credential(connection),
+        ),
+        options,
     )
 
 
@@ -190,11 +270,19 @@ def queue_client(
 ) -> QueueClient:
     """A client for one queue, like `table_service_client` (a QueueClient built directly keeps
     the encode/decode policies given in `options`)."""
+    from azure.storage.queue import QueueClient
+
     if isinstance(connection, ConnectionString):
-        return QueueClient.from_connection_string(connection.value, queue_name, **options)
-    return QueueClient(
-        account_url=connection.queue_service_uri,
-        queue_name=queue_name,
-        credential=credential or token_credential(connection),
-        **options,
+        return _on_storage_session(
+            functools.partial(QueueClient.from_connection_string, connection.value, queue_name),
+            options,
+        )
+    return _on_storage_session(
+        functools.partial(
+            QueueClient,
+            account_url=connection.queue_service_uri,
+            queue_name=queue_name,
+            credential=credential or token_credential(connection),
+        ),
+        options,
     )

@@ -18,12 +18,14 @@ from twilio.base.exceptions import (
     TwilioServiceException,
 )
 from twilio.http.http_client import TwilioHttpClient
-from twilio.rest import Client
 from urllib3.exceptions import ConnectTimeoutError
 
 from shared.failure_classes import ClassifiedError, FailureClass, SettingsValue, classify
+from shared.http_environment import environment_ca_bundle, environment_proxies
 from shared.settings import get_settings
 
+# Where twilio.rest sends the app's requests unless TWILIO_API_BASE_URL says otherwise.
+TWILIO_API_BASE_URL = "https://api.twilio.com"
 CALL_PROGRESS_EVENTS = ["initiated", "ringing", "answered", "completed"]
 # twilio's HTTP client logs every request (URL, query with phone numbers, headers) at INFO.
 TWILIO_HTTP_LOGGER = "twilio.http_client"
@@ -51,10 +53,22 @@ class TwilioResource:
 
 @functools.cache
 def get_client() -> Any:
-    """The process's `twilio.rest.Client` (auth token or API key; emulator base URL if set)."""
+    """The process's `twilio.rest.Client` (auth token or API key; emulator base URL if set).
+
+    Its session does not read the environment per request (`trust_env` off); the proxies and
+    CA bundle the environment names for the API's endpoint are read here, once."""
+    # twilio.rest is imported by the first request: a folder that never calls Twilio skips it.
+    from twilio.rest import Client
+
     settings = get_settings()
     logging.getLogger(TWILIO_HTTP_LOGGER).setLevel(logging.WARNING)
-    http_client = TwilioHttpClient(timeout=settings.twilio_http_timeout_seconds)
+    endpoint = settings.twilio_api_base_url or TWILIO_API_BASE_URL
+    http_client = TwilioHttpClient(
+        timeout=settings.twilio_http_timeout_seconds, proxy=environment_proxies(endpoint)
+    )
+    if http_client.session is not None:  # always: pool_connections is on
+        http_client.session.trust_env = False
+        http_client.session.verify = environment_ca_bundle()
     if settings.twilio_api_key_sid is not None:
         client = Client(
             settings.twilio_api_key_sid,
@@ -240,10 +254,7 @@ def find_messages(
     with _translated_errors("list messages"):
         candidates = _read_back_to(get_client().messages.stream(**filters), since, "list messages")
     matches = [
-        m
-        for m in candidates
-        if (m.body or "") == (body or "")
-        and _media_count(m) == media_count
+        m for m in candidates if (m.body or "") == (body or "") and _media_count(m) == media_count
     ]
     return [_resource(m) for m in sorted(matches, key=lambda m: m.date_created)]
 

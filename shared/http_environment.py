@@ -1,0 +1,24 @@
+"""What `requests` reads from the environment on every request when a session trusts it
+(`trust_env`), read once instead: the app's sessions have `trust_env` off, because those
+lookups (`~/.netrc`, the proxy variables) cost a fifth of the host's CPU per storage request.
+
+A change of these variables therefore needs a new process, like any app setting.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def environment_proxies(endpoint: str) -> dict[str, str]:
+    """The proxies the environment names for `endpoint` (`HTTPS_PROXY`, `HTTP_PROXY`,
+    `ALL_PROXY`; none when `NO_PROXY` covers its host), as `requests` would choose them."""
+    from requests.utils import get_environ_proxies
+
+    return {scheme: url for scheme, url in get_environ_proxies(endpoint).items() if scheme != "no"}
+
+
+def environment_ca_bundle() -> str | bool:
+    """The CA bundle `REQUESTS_CA_BUNDLE` (else `CURL_CA_BUNDLE`) names, as `requests` would
+    use it for `verify`; True (certifi's bundle) when neither is set."""
+    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
