@@ -4,7 +4,8 @@ the table and queue clients are built from either.
 
 Every client built here sends through one `requests.Session` per process
 (`storage_session()`), with `trust_env` off: `requests` would otherwise look for `~/.netrc` and
-read the proxy variables on every request. The proxies (`HTTPS_PROXY` … `NO_PROXY`) and CA bundle
+read the proxy variables on every request, and its adapter checks the CA bundle on the file
+system per request (`shared.http_adapter` checks it once). The proxies (`HTTPS_PROXY` … `NO_PROXY`) and CA bundle
 (`REQUESTS_CA_BUNDLE`) the environment names are still honoured: read once, when a client is
 built, for its endpoint (`shared.http_environment`).
 
@@ -167,14 +168,16 @@ def token_credential(connection: IdentityConnection) -> TokenCredential:
 @functools.cache
 def storage_session() -> requests.Session:
     """The process's HTTP session for storage: `trust_env` off (no per-request `~/.netrc` and
-    proxy-variable lookups), and, like the session azure-core makes for itself, an adapter
-    that never retries (the SDK's retry policy does)."""
+    proxy-variable lookups), an adapter that checks the CA bundle once and, like the session
+    azure-core makes for itself, never retries (the SDK's retry policy does)."""
     import requests
     from urllib3.util.retry import Retry
 
+    from shared.http_adapter import CheckedOnceAdapter
+
     session = requests.Session()
     session.trust_env = False
-    adapter = requests.adapters.HTTPAdapter(
+    adapter = CheckedOnceAdapter(
         max_retries=Retry(total=False, redirect=False, raise_on_status=False)
     )
     for prefix in ("http://", "https://"):

@@ -60,6 +60,8 @@ def get_client() -> Any:
     # twilio.rest is imported by the first request: a folder that never calls Twilio skips it.
     from twilio.rest import Client
 
+    from shared.http_adapter import TWILIO_POOL_SIZE, CheckedOnceAdapter
+
     settings = get_settings()
     logging.getLogger(TWILIO_HTTP_LOGGER).setLevel(logging.WARNING)
     endpoint = settings.twilio_api_base_url or TWILIO_API_BASE_URL
@@ -69,6 +71,10 @@ def get_client() -> Any:
     if http_client.session is not None:  # always: pool_connections is on
         http_client.session.trust_env = False
         http_client.session.verify = environment_ca_bundle()
+        # twilio's pool size for https, with the CA bundle checked once, not per request.
+        adapter = CheckedOnceAdapter(pool_maxsize=TWILIO_POOL_SIZE)
+        for prefix in ("http://", "https://"):
+            http_client.session.mount(prefix, adapter)
     if settings.twilio_api_key_sid is not None:
         client = Client(
             settings.twilio_api_key_sid,

@@ -7,17 +7,22 @@ test needs an answer), so what the SDKs hand to `requests` is seen as they hand 
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import certifi
 import pytest
 import requests
 from azure.core.credentials import AccessToken
 from requests.adapters import HTTPAdapter
+from urllib3 import HTTPSConnectionPool
 
 from shared import twilio_gateway
+from shared.http_adapter import TRUST_ATTRIBUTES, CheckedOnceAdapter
 from shared.process_state import reset_process_state
 from shared.storage_connection import (
     ConnectionString,
@@ -194,3 +199,59 @@ def test_the_twilio_session_has_no_proxy_when_none_is_set(
     assert http_client.session.trust_env is False
     assert http_client.proxy == {}
     assert http_client.session.verify is True
+
+
+def test_both_sessions_check_the_ca_bundle_once(
+    plain_env: pytest.MonkeyPatch, configure: Any
+) -> None:
+    configure()
+    twilio_session = twilio_gateway.get_client().http_client.session
+    for session in (storage_session(), twilio_session):
+        for prefix in ("http://", "https://"):
+            assert isinstance(session.get_adapter(prefix + "host.test/"), CheckedOnceAdapter)
+
+
+@pytest.fixture
+def bundles(tmp_path: Path) -> dict[str, Any]:
+    """`verify` values: certifi's bundle (True), a bundle file, a folder of certificates."""
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text(Path(certifi.where()).read_text())
+    return {"default": True, "file": str(bundle), "folder": str(tmp_path)}
+
+
+@pytest.mark.parametrize("kind", ["default", "file", "folder"])
+@pytest.mark.parametrize("url", ["https://acct.queue.test/q", "http://127.0.0.1:10001/q"])
+def test_the_adapter_chooses_what_requests_chooses_and_looks_once(
+    bundles: dict[str, Any], kind: str, url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    verify = bundles[kind]
+    request = requests.Request("GET", url).prepare()
+    plain, checked = HTTPAdapter(), CheckedOnceAdapter()
+    assert checked.build_connection_pool_key_attributes(
+        request, verify
+    ) == plain.build_connection_pool_key_attributes(request, verify)
+    expected = HTTPSConnectionPool("acct.queue.test")
+    plain.cert_verify(expected, url, verify, None)
+    first, second = HTTPSConnectionPool("acct.queue.test"), HTTPSConnectionPool("acct.queue.test")
+    checked.cert_verify(first, url, verify, None)
+    looked: list[str] = []
+    real_isdir, real_exists = os.path.isdir, os.path.exists
+    monkeypatch.setattr(os.path, "isdir", lambda p: looked.append(p) or real_isdir(p))
+    monkeypatch.setattr(os.path, "exists", lambda p: looked.append(p) or real_exists(p))
+    checked.cert_verify(second, url, verify, None)
+    checked.build_connection_pool_key_attributes(request, verify)
+    assert looked == []
+    for pool in (first, second):
+        assert [getattr(pool, name) for name in TRUST_ATTRIBUTES] == [
+            getattr(expected, name) for name in TRUST_ATTRIBUTES
+        ]
+
+
+def test_a_missing_bundle_still_fails_the_request(tmp_path: Path) -> None:
+    with pytest.raises(OSError, match="invalid path"):
+        CheckedOnceAdapter().cert_verify(
+            HTTPSConnectionPool("acct.queue.test"),
+            "https://acct.queue.test/",
+            str(tmp_path / "missing.pem"),
+            None,
+        )
