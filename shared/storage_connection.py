@@ -4,10 +4,10 @@ the table and queue clients are built from either.
 
 Every client built here sends through one `requests.Session` per process
 (`storage_session()`), with `trust_env` off: `requests` would otherwise look for `~/.netrc` and
-read the proxy variables on every request, and its adapter checks the CA bundle on the file
-system per request (`shared.http_adapter` checks it once). The proxies (`HTTPS_PROXY` … `NO_PROXY`) and CA bundle
-(`REQUESTS_CA_BUNDLE`) the environment names are still honoured: read once, when a client is
-built, for its endpoint (`shared.http_environment`).
+read the proxy variables on every request; and its adapter checks the CA bundle once
+(`shared.http_adapter`), not on every request. The proxies (`HTTPS_PROXY` … `NO_PROXY`) and the
+CA bundle (`REQUESTS_CA_BUNDLE`) the environment names are still honoured: read once, when a
+client is built, for its endpoint (`shared.http_environment`).
 
 Identity-based settings (`<name>` is the connection's setting name, `AzureWebJobsStorage`):
 - `<name>__queueServiceUri`, `<name>__tableServiceUri`: the account's service endpoints;
