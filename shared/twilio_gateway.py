@@ -71,10 +71,10 @@ def get_client() -> Any:
     if http_client.session is not None:  # always: pool_connections is on
         http_client.session.trust_env = False
         http_client.session.verify = environment_ca_bundle()
-        # twilio's pool size for https, with the CA bundle checked once, not per request.
-        adapter = CheckedOnceAdapter(pool_maxsize=TWILIO_POOL_SIZE)
-        for prefix in ("http://", "https://"):
-            http_client.session.mount(prefix, adapter)
+        # The pool sizes twilio gives (https) and requests gives (http, the emulator), with the
+        # CA bundle checked once, not per request.
+        http_client.session.mount("https://", CheckedOnceAdapter(pool_maxsize=TWILIO_POOL_SIZE))
+        http_client.session.mount("http://", CheckedOnceAdapter())
     if settings.twilio_api_key_sid is not None:
         client = Client(
             settings.twilio_api_key_sid,

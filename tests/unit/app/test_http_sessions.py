@@ -18,11 +18,11 @@ import certifi
 import pytest
 import requests
 from azure.core.credentials import AccessToken
-from requests.adapters import HTTPAdapter
+from requests.adapters import DEFAULT_POOLSIZE, HTTPAdapter
 from urllib3 import HTTPSConnectionPool
 
 from shared import twilio_gateway
-from shared.http_adapter import TRUST_ATTRIBUTES, CheckedOnceAdapter
+from shared.http_adapter import TRUST_ATTRIBUTES, TWILIO_POOL_SIZE, CheckedOnceAdapter
 from shared.process_state import reset_process_state
 from shared.storage_connection import (
     ConnectionString,
@@ -255,3 +255,10 @@ def test_a_missing_bundle_still_fails_the_request(tmp_path: Path) -> None:
             str(tmp_path / "missing.pem"),
             None,
         )
+
+
+def test_the_twilio_pools_keep_their_sizes(plain_env: pytest.MonkeyPatch, configure: Any) -> None:
+    configure()
+    session = twilio_gateway.get_client().http_client.session
+    assert session.get_adapter("https://api.twilio.com/")._pool_maxsize == TWILIO_POOL_SIZE
+    assert session.get_adapter("http://127.0.0.1:9/")._pool_maxsize == DEFAULT_POOLSIZE
