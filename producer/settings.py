@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from producer.errors import InvalidInputError
+from shared.settings import DEFAULT_NAMES
 from shared.storage_connection import (
     DEFAULT_CONNECTION,
     IDENTITY_SUFFIXES,
@@ -33,12 +34,6 @@ LOCAL_SETTINGS_FILE = "local.settings.json"
 QUEUE_ENDPOINT_OUTPUT = "AZURE_STORAGE_QUEUE_ENDPOINT"
 TABLE_ENDPOINT_OUTPUT = "AZURE_STORAGE_TABLE_ENDPOINT"
 ACCOUNT_NAME = re.compile(r"^[a-z0-9]{3,24}$")
-DEFAULT_NAMES = {
-    "SMS_QUEUE_NAME": "sms-requests",
-    "CALL_QUEUE_NAME": "call-requests",
-    "EVENTS_QUEUE_NAME": "delivery-events",
-    "DELIVERIES_TABLE_NAME": "deliveries",
-}
 
 
 @dataclass(frozen=True)
