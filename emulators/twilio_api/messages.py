@@ -2,13 +2,13 @@
 each message's emulated life with its status callbacks."""
 
 import itertools
-from datetime import date, datetime
 
 from aiohttp import web
 
 from emulators.twilio_api.auth import uses_test_credentials
-from emulators.twilio_api.clock import parse_iso8601, utc_now
+from emulators.twilio_api.clock import utc_now
 from emulators.twilio_api.context import EMULATOR, Emulator
+from emulators.twilio_api.date_filters import read_date_filters
 from emulators.twilio_api.errors import TwilioError, bad_request, internal_error, not_found
 from emulators.twilio_api.forms import read_form
 from emulators.twilio_api.message_resource import API_VERSION, IN_FLIGHT_STATUSES, Message
@@ -122,37 +122,6 @@ async def delete_message(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-def _date_filter(request: web.Request, key: str) -> datetime | date | None:
-    raw = request.query.get(key)
-    if raw is None or raw == "":
-        return None
-    try:
-        if len(raw) == 10:
-            return date.fromisoformat(raw)
-    except ValueError:
-        pass
-    moment = parse_iso8601(raw)
-    if moment is None:
-        raise bad_request(20001, f"Invalid {key}: {raw}")
-    return moment
-
-
-def _matches_date(sent: datetime | None, op: str, bound: datetime | date) -> bool:
-    """Twilio filters DateSent by day; a bound with a time of day (other than midnight, which the
-    twilio client sends for plain dates) compares to the second."""
-    if sent is None:
-        return False
-    if isinstance(bound, datetime) and (op == "=" or bound.time() == datetime.min.time()):
-        bound = bound.date()
-    if isinstance(bound, datetime):
-        moment = sent.replace(microsecond=0)
-        return moment <= bound if op == "<" else moment >= bound
-    day = sent.date()
-    if op == "=":
-        return day == bound
-    return day <= bound if op == "<" else day >= bound
-
-
 @routes.get(COLLECTION)
 async def list_messages(request: web.Request) -> web.Response:
     """List messages, newest first, filtered by To/From/DateSent and paged like Twilio."""
@@ -167,10 +136,8 @@ async def list_messages(request: web.Request) -> web.Response:
         items = [m for m in items if m.to == filters["To"]]
     if "From" in filters:
         items = [m for m in items if m.from_ == filters["From"]]
-    for key, op in (("DateSent", "="), ("DateSent<", "<"), ("DateSent>", ">")):
-        bound = _date_filter(request, key)
-        if bound is not None:
-            items = [m for m in items if _matches_date(m.date_sent, op, bound)]
+    for date_filter in read_date_filters(request.query, "DateSent"):
+        items = [m for m in items if date_filter.passes(m.date_sent)]
 
     base = COLLECTION.format(account_sid=emulator.config.account_sid)
     return web.json_response(page_json(request, items, key="messages", base=base, filters=filters))
