@@ -18,8 +18,8 @@ from emulators.twilio_api.context import EMULATOR, Emulator
 from emulators.twilio_api.date_filters import read_date_filters
 from emulators.twilio_api.errors import TwilioError, bad_request, internal_error, not_found
 from emulators.twilio_api.forms import read_form
+from emulators.twilio_api.message_lifecycle import run_life
 from emulators.twilio_api.message_resource import Message
-from emulators.twilio_api.messages import run_life
 from emulators.twilio_api.numbers import outcome_for
 from emulators.twilio_api.paging import page_json
 from emulators.twilio_api.segments import count_segments
