@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from emulators.twilio_api.auth import uses_test_credentials
-from emulators.twilio_api.call_lifecycle import CallEngine, SmsSender
+from emulators.twilio_api.call_lifecycle import CallEngine, MessageSender
 from emulators.twilio_api.call_resource import Call
 from emulators.twilio_api.call_validation import validate_create, validate_update
 from emulators.twilio_api.callees import CalleeScript
@@ -202,7 +202,7 @@ async def set_callees(request: web.Request) -> web.Response:
 # -- wiring -------------------------------------------------------------------------------------
 
 
-def _sms_sender(emulator: Emulator) -> SmsSender:
+def _message_sender(emulator: Emulator) -> MessageSender:
     async def send(to: str, from_: str, body: str, status_callback: str | None) -> str:
         """Create an outbound message for a `<Message>` verb and start its life."""
         now = utc_now()
@@ -233,7 +233,7 @@ def _sms_sender(emulator: Emulator) -> SmsSender:
 def setup(app: web.Application) -> None:
     """Register the Calls routes and the calls inspection routes; clear calls on reset."""
     emulator = app[EMULATOR]
-    engine = CallEngine(emulator, _sms_sender(emulator))
+    engine = CallEngine(emulator, _message_sender(emulator))
     app[CALLS] = engine
     emulator.on_reset(engine.reset)
     app.add_routes(routes)
