@@ -14,7 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from emulators.functions_host.settings_loader import LOCAL_SETTINGS_FILE, load_local_settings
+from emulators.functions_host.settings_loader import SettingsError as LocalSettingsError
 from producer.errors import InvalidInputError
+from shared.settings import DEFAULT_NAMES
 from shared.storage_connection import (
     DEFAULT_CONNECTION,
     IDENTITY_SUFFIXES,
@@ -28,17 +31,10 @@ from shared.storage_connection import (
 
 # Azurite on its default ports; the last resort so a bare local checkout just works.
 DEVELOPMENT_STORAGE = "UseDevelopmentStorage=true"
-LOCAL_SETTINGS_FILE = "local.settings.json"
 # The outputs of the deployment (infra/main.bicep) that azd writes to `.azure/<env>/.env`.
 QUEUE_ENDPOINT_OUTPUT = "AZURE_STORAGE_QUEUE_ENDPOINT"
 TABLE_ENDPOINT_OUTPUT = "AZURE_STORAGE_TABLE_ENDPOINT"
 ACCOUNT_NAME = re.compile(r"^[a-z0-9]{3,24}$")
-DEFAULT_NAMES = {
-    "SMS_QUEUE_NAME": "sms-requests",
-    "CALL_QUEUE_NAME": "call-requests",
-    "EVENTS_QUEUE_NAME": "delivery-events",
-    "DELIVERIES_TABLE_NAME": "deliveries",
-}
 
 
 @dataclass(frozen=True)
@@ -53,18 +49,12 @@ class ProducerSettings:
 
 
 def read_local_settings(directory: Path) -> dict[str, str]:
-    """The `Values` of `local.settings.json` in `directory`, or `{}` when there is no such file."""
-    path = directory / LOCAL_SETTINGS_FILE
-    if not path.is_file():
-        return {}
+    """The `Values` of `local.settings.json` in `directory` as `func start` reads them, or `{}`
+    when there is no such file."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InvalidInputError(f"{path}: cannot read settings: {error}") from error
-    values = document.get("Values", {}) if isinstance(document, dict) else None
-    if not isinstance(values, dict):
-        raise InvalidInputError(f"{path}: 'Values' must be a JSON object")
-    return {str(key): str(value) for key, value in values.items() if value is not None}
+        return load_local_settings(directory).values
+    except LocalSettingsError as error:
+        raise InvalidInputError(str(error)) from error
 
 
 def read_azd_environment(

@@ -1,6 +1,6 @@
 """The send path shared by `send_sms` and `send_call`: validate, claim, reconcile, send, record.
 
-Failure classes (design §5, table in `failure_classes.py`):
+Failure classes (docs/architecture.md, "Send path" step 4; table in `failure_classes.py`):
 - bad input → the delivery is recorded `rejected` with the reason and raw payload; no retry;
 - permanent Twilio error → `failed` with the code (21610 also flags the recipient); no retry;
 - configuration, transient, ambiguous → the error is noted on the state row and raised, so the
