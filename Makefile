@@ -8,12 +8,12 @@ PY := $(VENV)/bin/python
 # Python 3.13: PYTHON313 if given, else python3.13 on PATH (pyenv shim), else pyenv's versions folder.
 PYTHON313 ?= $(shell for c in "$$(PYENV_VERSION=3.13.0 command -v python3.13 2>/dev/null)" $$HOME/.pyenv/versions/3.13*/bin/python3.13 /usr/local/bin/python3.13 /usr/bin/python3.13; do \
 	[ -x "$$c" ] && PYENV_VERSION=3.13.0 "$$c" -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null && { echo "$$c"; break; }; done)
-TYPED_DIRS := $(wildcard shared emulators producer send_sms send_call twiml_voice status_callback status_sweeper tools tests/deploy)
+TYPED_DIRS := $(wildcard shared emulators producer bench send_sms send_call twiml_voice status_callback status_sweeper tools tests/deploy)
 
-.PHONY: help setup run demo smoke test lint format typecheck pytest bench package clean
+.PHONY: help setup run demo smoke test lint format typecheck pytest bench bench-emulator package clean
 
 help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@if [ -z "$(PYTHON313)" ]; then echo "error: Python 3.13 not found; install it (e.g. 'pyenv install 3.13') or run 'make PYTHON313=/path/to/python3.13'" >&2; exit 1; fi
@@ -50,7 +50,7 @@ format: setup ## apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-typecheck: setup ## mypy --strict on shared/, emulators/, producer/
+typecheck: setup ## mypy --strict on shared/, emulators/, producer/, bench/ and the function folders
 	$(VENV)/bin/mypy $(TYPED_DIRS)
 
 pytest: setup ## the test suite (unit, integration, e2e)
@@ -61,7 +61,10 @@ test: lint typecheck pytest ## lint, type check and the whole test suite
 package: $(VENV)/.installed ## build the deployable app: build/deploy/ (+ Linux cp313 packages) and build/api.zip
 	$(PY) -m tools.package_app --out build/deploy --zip build/api.zip
 
-bench: setup ## benchmarks under bench/
+bench: setup ## the cost of a delivery: app vs tutorial's loop vs bare loop (N=1000, ~5 min)
+	$(PY) -m bench.delivery_cost $(if $(N),--n $(N))
+
+bench-emulator: setup ## Twilio emulator throughput (creates/s with callbacks on)
 	$(PY) -m bench.emulator_throughput
 
 clean: ## remove the venv, node_modules and caches

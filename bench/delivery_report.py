@@ -1,0 +1,130 @@
+"""The delivery-cost results as text: the printed summary and the README's Markdown table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def summary(results: dict[str, Any]) -> str:
+    """The headline figures as a few lines of text."""
+    t = results["throughput"]
+    s = results["storage_requests"]
+    lat = results["callback_latency"]
+    machine = results["machine"]
+    lines = [
+        f"delivery cost, N={results['n']}, {machine['cores']} cores, load "
+        f"{machine['load_average_before']} -> {machine['load_average_after']}",
+        f"  SMS/s: tutorial {t['tutorial']['sms_per_s']}, bare {t['bare']['sms_per_s']}, "
+        f"app {t['app']['sms_per_s']} (app/tutorial {t['ratios']['app_to_tutorial']}, "
+        f"app/bare {t['ratios']['app_to_bare']})",
+        "  other processes' CPU (cores) during tutorial/bare/app: "
+        + "/".join(str(t[k].get("others_cpu_cores")) for k in ("tutorial", "bare", "app")),
+        f"  storage requests per SMS: send path {s['send_path']['total_per_unit']}, per callback "
+        f"{s['callback']['total_per_unit']}, repeated callback "
+        f"{s['repeated_callback']['total_per_unit']}, whole life {s['whole_life_total_per_sms']}",
+        f"  host CPU per SMS: {t['app']['cpu_ms_per_sms'].get('host')} ms; Azurite "
+        f"{t['app']['cpu_ms_per_sms'].get('azurite')} ms",
+        f"  callback p50/p99: alone {lat['alone'].get('p50_ms')}/{lat['alone'].get('p99_ms')} ms, "
+        f"under load {lat['under_load'].get('p50_ms')}/{lat['under_load'].get('p99_ms')} ms",
+        "  import ms (median): "
+        + ", ".join(f"{k} {v['median_ms']}" for k, v in results["import_ms"].items()),
+        "  host start s: "
+        + ", ".join(f"{k} {v['until_listening']}" for k, v in results["host_start_s"].items()),
+        f"  Azurite stalls > {results['stalls']['threshold_s']} s: "
+        + (
+            ", ".join(
+                f"{st['seconds']} s in {', '.join(st['phases'])}"
+                for st in results["stalls"]["stalls"]
+            )
+            or "none"
+        ),
+    ]
+    return "\n".join(lines)
+
+
+def _ops(figures: dict[str, float], top: int = 7) -> str:
+    shown = [f"{name.split(': ', 1)[1]} {value:g}" for name, value in list(figures.items())[:top]]
+    rest = len(figures) - top
+    return ", ".join(shown) + (f", {rest} more" if rest > 0 else "")
+
+
+def markdown_table(results: dict[str, Any]) -> str:
+    """The current figures beside issue 8's goals, as the README shows them."""
+    t = results["throughput"]
+    s = results["storage_requests"]
+    lat = results["callback_latency"]
+    machine = results["machine"]
+    imports = results["import_ms"]
+    starts = [entry["until_listening"] for entry in results["host_start_s"].values()]
+    stalls = results["stalls"]["stalled_seconds_by_phase"]
+    cpu = t["app"]["cpu_ms_per_sms"]
+    repeated = s["repeated_callback"]
+    rows = [
+        (
+            "tutorial's loop (new Client per SMS, sequential)",
+            f"{t['tutorial']['sms_per_s']} SMS/s",
+            "",
+        ),
+        ("bare loop (aiohttp at the host's concurrency)", f"{t['bare']['sms_per_s']} SMS/s", ""),
+        (
+            "this app (send + 2 status callbacks, all recorded)",
+            f"{t['app']['sms_per_s']} SMS/s: {t['ratios']['app_to_tutorial']}× tutorial, "
+            f"{t['ratios']['app_to_bare']}× bare",
+            "≥ 1.0× tutorial, ≥ 0.3× bare",
+        ),
+        (
+            "storage requests per SMS, send path",
+            f"{s['send_path']['total_per_unit']} ({_ops(s['send_path']['per_sms'])})",
+            "≤ 5",
+        ),
+        (
+            "storage requests per status callback",
+            f"{s['callback']['total_per_unit']} ({_ops(s['callback']['per_sms'])})",
+            "≤ 3",
+        ),
+        (
+            "storage requests per repeated callback",
+            f"{repeated['total_per_unit']} ({_ops(repeated['per_sms'])})",
+            "≤ 1",
+        ),
+        ("storage requests per SMS, whole life", f"{s['whole_life_total_per_sms']}", ""),
+        (
+            "host CPU per SMS (Azurite's)",
+            f"{cpu.get('host')} ms ({cpu.get('azurite')} ms)",
+            "≤ 20 ms",
+        ),
+        (
+            "import of a function folder, fresh process (median)",
+            ", ".join(f"`{name}` {entry['median_ms']:.0f} ms" for name, entry in imports.items()),
+            "≤ 300 ms",
+        ),
+        (
+            "status callback p50 / p99, quiet host",
+            f"{lat['alone'].get('p50_ms')} / {lat['alone'].get('p99_ms')} ms",
+            "",
+        ),
+        (
+            f"status callback p50 / p99 while {results['n']} SMS are sent",
+            f"{lat['under_load'].get('p50_ms')} / {lat['under_load'].get('p99_ms')} ms",
+            "p99 ≤ 50 ms",
+        ),
+        ("host start (process start → listening)", " / ".join(f"{x:.2f} s" for x in starts), ""),
+        (
+            "Azurite stalls > 1 s",
+            ", ".join(f"{v} s in {k}" for k, v in stalls.items()) or "none",
+            "",
+        ),
+    ]
+    head = (
+        f"N = {results['n']}, {results['started_at']}, {machine['cores']} cores, load average "
+        f"{machine['load_average_before'][0]} before / {machine['load_average_after'][0]} after, "
+        f"Python {machine['python']}, "
+        f"Azurite {machine['azurite']} ({machine['azurite_persistence']})"
+    )
+    others = ", ".join(
+        f"{name} {t[name].get('others_cpu_cores')}" for name in ("tutorial", "bare", "app")
+    )
+    head += f"; cores other processes kept busy during each throughput phase: {others}"
+    lines = [head, "", "| | now | issue 8 goal |", "|---|---|---|"]
+    lines += [f"| {name} | {now} | {goal} |" for name, now, goal in rows]
+    return "\n".join(lines)

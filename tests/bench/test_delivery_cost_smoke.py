@@ -1,0 +1,119 @@
+"""A small run of `make bench` (`python -m bench.delivery_cost --n 20`) on its own Azurite and
+emulator: every section of the results is there, counted and consistent. No timing thresholds:
+speed is the benchmark's to report, not a test's to assert."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.app_host import function_folders
+from bench.delivery_cost import RESULTS_JSON, RESULTS_PNG, probe_set_size
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+N = 20
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The JSON of one smoke run (the PNG is beside it)."""
+    out = tmp_path_factory.mktemp("bench")
+    argv = [sys.executable, "-m", "bench.delivery_cost", "--n", str(N)]
+    argv += ["--import-runs", "1", "--quiet-wait", "0", "--out", str(out)]
+    run = subprocess.run(
+        argv,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, f"benchmark failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+    assert (out / RESULTS_PNG).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    document: dict[str, Any] = json.loads((out / RESULTS_JSON).read_text(encoding="utf-8"))
+    document["_stdout"] = run.stdout
+    return document
+
+
+def test_run_facts(results: dict[str, Any]) -> None:
+    machine = results["machine"]
+    assert results["n"] == N
+    assert machine["cores"] >= 1
+    assert len(machine["load_average_before"]) == len(machine["load_average_after"]) == 3
+    assert machine["python"].startswith("3.13")
+    assert datetime.fromisoformat(results["finished_at"]) >= datetime.fromisoformat(
+        results["started_at"]
+    )
+    assert "SMS/s: tutorial" in results["_stdout"]
+    assert "| | now | issue 8 goal |" in results["_stdout"]
+
+
+def test_three_throughputs_and_their_ratios(results: dict[str, Any]) -> None:
+    throughput = results["throughput"]
+    for name in ("tutorial", "bare", "app"):
+        entry = throughput[name]
+        assert entry["sms"] == N
+        assert entry["seconds"] > 0
+        assert entry["others_cpu_cores"] >= 0
+        assert entry["sms_per_s"] == pytest.approx(N / entry["seconds"], rel=0.01)
+    ratios = throughput["ratios"]
+    app, tutorial, bare = (throughput[k]["sms_per_s"] for k in ("app", "tutorial", "bare"))
+    assert ratios["app_to_tutorial"] == round(app / tutorial, 3)
+    assert ratios["app_to_bare"] == round(app / bare, 3)
+    assert throughput["app"]["recorded"] == {"requests": N, "failures": 0, "not_fully_recorded": []}
+    assert throughput["app"]["cpu_ms_per_sms"]["host"] > 0
+    assert throughput["app"]["cpu_ms_per_sms"]["azurite"] > 0
+
+
+def test_storage_requests_per_phase(results: dict[str, Any]) -> None:
+    storage = results["storage_requests"]
+    send, callback, repeated = (storage[k] for k in ("send_path", "callback", "repeated_callback"))
+    assert storage["recorded"]["failures"] == 0
+    assert send["units"] == N + 2 * probe_set_size(N)
+    assert callback["units"] == 2 * N
+    assert repeated["units"] == N
+    # Each request message is deleted exactly once, all on the send path.
+    assert send["per_sms"]["queue: delete message"] == 1.0
+    assert "queue: delete message" not in callback["per_sms"]
+    # Every status (the send path's own and each callback's) is published on the events queue.
+    assert send["per_sms"]["queue: put message"] >= 1.0
+    assert callback["per_sms"]["queue: put message"] >= 1.0
+    assert sum(callback["answers"].values()) == 2 * N
+    assert sum(repeated["answers"].values()) == N
+    assert all(status.startswith("2") for status in [*callback["answers"], *repeated["answers"]])
+    for phase in (send, callback, repeated):
+        assert phase["total_per_unit"] > 0
+        assert all(value > 0 for value in phase["per_sms"].values())
+        assert sum(phase["requests"].values()) == round(phase["total_per_unit"] * phase["units"])
+    assert storage["whole_life_total_per_sms"] == pytest.approx(
+        send["total_per_unit"] + 2 * callback["total_per_unit"], abs=0.002
+    )
+
+
+def test_latency_imports_start_and_stalls(results: dict[str, Any]) -> None:
+    alone = results["callback_latency"]["alone"]
+    under_load = results["callback_latency"]["under_load"]
+    assert alone["count"] == 2 * probe_set_size(N)
+    assert all(status.startswith("2") for status in alone["answers"])
+    assert under_load["count"] >= 1
+    for summary in (alone, under_load):
+        assert 0 < summary["p50_ms"] <= summary["p99_ms"] <= summary["max_ms"]
+    assert set(results["import_ms"]) == set(function_folders())
+    assert all(entry["median_ms"] > 0 for entry in results["import_ms"].values())
+    starts = results["host_start_s"]
+    assert starts["counted_host"]["until_listening"] > 0
+    assert starts["throughput_host"]["until_listening"] > 0
+    stalls = results["stalls"]
+    assert stalls["probes"] > 0
+    assert isinstance(stalls["stalls"], list)
+    assert {"app drain", "send path (counted)", "tutorial loop"} <= {
+        phase["name"] for phase in results["phases"]
+    }
