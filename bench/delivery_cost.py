@@ -84,6 +84,7 @@ from producer.client import Producer
 from producer.errors import ProducerError
 from producer.settings import ProducerSettings
 from shared.delivery_store import STATE_ROW
+from shared.storage_connection import ConnectionString
 
 DEFAULT_N = 1000
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
@@ -495,7 +496,7 @@ class DeliveryCostBenchmark:
         """The producer library on the run's storage, for reading delivery records."""
         return Producer(
             ProducerSettings(
-                connection_string=self.direct_storage,
+                storage=ConnectionString(self.direct_storage),
                 sms_queue=names.sms,
                 call_queue=names.call,
                 events_queue=names.events,
