@@ -297,6 +297,16 @@ def role_findings(project: Project, facts: AppFacts) -> list[str]:
     return findings
 
 
+def _path_value(obj: Any, *keys: str) -> Any:
+    """The node at `obj.keys[0].keys[1]…` of an object literal, or None."""
+    node = obj
+    for key in keys:
+        if node is None or node.type != "object":
+            return None
+        node = property_value(node, key)
+    return node
+
+
 _SECURITY_SWITCHES: dict[str, dict[str, object]] = {
     STORAGE_ACCOUNT: {
         "allowSharedKeyAccess": False,
@@ -305,6 +315,7 @@ _SECURITY_SWITCHES: dict[str, dict[str, object]] = {
     },
     "Microsoft.KeyVault/vaults": {"enableRbacAuthorization": True},
     "Microsoft.Insights/components": {"DisableLocalAuth": True},
+    "Microsoft.OperationalInsights/workspaces": {"features.disableLocalAuth": True},
 }
 
 
@@ -316,8 +327,9 @@ def _literal(node: Any) -> object:
 
 
 def security_findings(project: Project) -> list[str]:
-    """Shared keys, public blobs and old TLS off; Key Vault in RBAC mode; App Insights
-    without local auth; the site resolves Key Vault references with its identity."""
+    """Shared keys, public blobs and old TLS off; Key Vault in RBAC mode; Application Insights
+    and Log Analytics without local auth; the site resolves Key Vault references with its
+    identity."""
     findings: list[str] = []
     for type_name, switches in _SECURITY_SWITCHES.items():
         declared = [r for r in project_resources(project, type_name) if not r.existing]
@@ -327,7 +339,7 @@ def security_findings(project: Project) -> list[str]:
             obj = resource.body.obj
             props = None if obj is None else property_value(obj, "properties")
             for key, wanted in switches.items():
-                value = None if props is None else property_value(props, key)
+                value = _path_value(props, *key.split("."))
                 if value is None or _literal(value) != wanted:
                     findings.append(f"{resource.symbol}: properties.{key} must be {wanted!r}")
     for site in project_resources(project, "Microsoft.Web/sites"):
@@ -336,16 +348,6 @@ def security_findings(project: Project) -> list[str]:
         if props is None or property_value(props, "keyVaultReferenceIdentity") is None:
             findings.append(f"{site.symbol}: properties.keyVaultReferenceIdentity is not set")
     return findings
-
-
-def _path_value(obj: Any, *keys: str) -> Any:
-    """The node at `obj.keys[0].keys[1]…` of an object literal, or None."""
-    node = obj
-    for key in keys:
-        if node is None or node.type != "object":
-            return None
-        node = property_value(node, key)
-    return node
 
 
 def _evaluated(project: Project, file: Any, node: Any) -> object:

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from tests.deploy.bicep_check import (
-    check_project,
     UnresolvedError,
+    check_project,
     declared_names,
     evaluate,
     load_project,

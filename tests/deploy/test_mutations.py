@@ -260,6 +260,13 @@ MUTATIONS = [
         "properties.allowSharedKeyAccess must be False",
     ),
     Mutation(
+        "workspace keys back on in Log Analytics",
+        "app/monitoring.bicep",
+        "      disableLocalAuth: true\n",
+        "      disableLocalAuth: false\n",
+        "properties.features.disableLocalAuth must be True",
+    ),
+    Mutation(
         "local auth back on in Application Insights",
         "app/monitoring.bicep",
         "    DisableLocalAuth: true\n",
