@@ -58,8 +58,10 @@ pytest: setup ## the test suite (unit, integration, e2e)
 
 test: lint typecheck pytest ## lint, type check and the whole test suite
 
+# PACKAGE_DIR: where the package goes (azure.yaml deploys build/deploy; the tests build elsewhere).
+PACKAGE_DIR ?= build
 package: $(VENV)/.installed ## build the deployable app: build/deploy/ (+ Linux cp313 packages) and build/api.zip
-	$(PY) -m tools.package_app --out build/deploy --zip build/api.zip
+	$(PY) -m tools.package_app --out $(PACKAGE_DIR)/deploy --zip $(PACKAGE_DIR)/api.zip
 
 bench: setup ## benchmarks under bench/
 	$(PY) -m bench.emulator_throughput
