@@ -27,6 +27,7 @@ from tests.deploy.bicep_check import (
     role_assignments,
     string_literal,
     text,
+    walk,
 )
 
 # Identity-based host and app storage (Learn: "Connecting to host storage with an identity"):
@@ -391,6 +392,14 @@ def flex_findings(project: Project, facts: AppFacts) -> list[str]:
                 f"{site.symbol}: deployment storage must authenticate with the user-assigned "
                 "identity (functionAppConfig.deployment.storage.authentication)"
             )
+        always_ready = _path_value(config, "scaleAndConcurrency", "alwaysReady")
+        groups = {"http", *(f"function:{name}" for name in facts.trigger_queues)}
+        for node in [] if always_ready is None else walk(always_ready):
+            group = _path_value(node, "name") if node.type == "object" else None
+            if group is not None and string_literal(group) not in groups:
+                findings.append(
+                    f"{site.symbol}: alwaysReady group {text(group)} is none of {sorted(groups)}"
+                )
         concurrency = _path_value(
             config, "scaleAndConcurrency", "triggers", "http", "perInstanceConcurrency"
         )

@@ -225,6 +225,13 @@ MUTATIONS = [
         "deployment storage must authenticate with the user-assigned identity",
     ),
     Mutation(
+        "always-ready instances for a scale group that does not exist",
+        "app/api.bicep",
+        "                name: 'http'\n",
+        "                name: 'htttp'\n",
+        "alwaysReady group 'htttp' is none of",
+    ),
+    Mutation(
         "host storage credential not the managed identity",
         "app/api.bicep",
         "AzureWebJobsStorage__credential: 'managedidentity'",
