@@ -50,7 +50,7 @@ format: setup ## apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-typecheck: setup ## mypy --strict on shared/, emulators/, producer/
+typecheck: setup ## mypy --strict on shared/, emulators/, producer/, the functions, tools/, tests/deploy/
 	$(VENV)/bin/mypy $(TYPED_DIRS)
 
 pytest: setup ## the test suite (unit, integration, e2e)
