@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from emulators.functions_host.settings_loader import LOCAL_SETTINGS_FILE, load_local_settings
 from emulators.functions_host.settings_loader import SettingsError as LocalSettingsError
@@ -107,19 +108,25 @@ def _endpoints(queue: tuple[str, str], table: tuple[str, str]) -> IdentityConnec
         raise InvalidInputError(str(error)) from None
 
 
+# The service labels of a storage account's endpoints (`<account>.<service>.<suffix>`).
+STORAGE_SERVICES = frozenset({"blob", "queue", "table", "file", "dfs"})
+
+
 def load_settings(
     connection: str | None = None,
     *,
     queue_url: str | None = None,
     table_url: str | None = None,
     account_name: str | None = None,
+    account_url: str | None = None,
     azd_env: str | None = None,
     environ: Mapping[str, str] | None = None,
     directory: Path | None = None,
 ) -> ProducerSettings:
     """Resolve settings, first found wins: the connection string `connection`; the endpoints
     `queue_url` and `table_url`, or those of storage account `account_name` in Azure's public
-    cloud (both with `DefaultAzureCredential`); the azd environment `azd_env`'s
+    cloud, or those beside `account_url` (any of the account's service endpoints; all with
+    `DefaultAzureCredential`); the azd environment `azd_env`'s
     `AZURE_STORAGE_QUEUE_ENDPOINT` and `AZURE_STORAGE_TABLE_ENDPOINT` outputs (`""`: the
     selected environment); the app's storage settings (`AzureWebJobsStorage` or its
     identity-based `__queueServiceUri` …) in the environment, then in `local.settings.json`
@@ -135,6 +142,12 @@ def load_settings(
         return env.get(name) or (outputs or {}).get(name) or local.get(name) or None
 
     names = {name: setting(name) or default for name, default in DEFAULT_NAMES.items()}
+    if account_url is not None:
+        if queue_url or table_url or account_name is not None:
+            raise InvalidInputError(
+                "give one of --account-url, --account-name or --queue-url/--table-url"
+            )
+        queue_url, table_url = account_endpoints(account_url)
     if account_name is not None:
         if queue_url or table_url:
             raise InvalidInputError("give --account-name or --queue-url/--table-url, not both")
@@ -152,6 +165,27 @@ def load_settings(
         events_queue=names["EVENTS_QUEUE_NAME"],
         deliveries_table=names["DELIVERIES_TABLE_NAME"],
     )
+
+
+def account_endpoints(account_url: str) -> tuple[str, str]:
+    """The queue and table endpoints of the account whose service endpoint is `account_url`
+    (`https://<account>.<blob|queue|table|dfs|file>.<suffix>`, any cloud's suffix)."""
+    parts = urlsplit(account_url.strip())
+    labels = (parts.hostname or "").split(".")
+    if (
+        parts.scheme != "https"
+        or len(labels) < 4
+        or labels[1] not in STORAGE_SERVICES
+        or parts.path.strip("/")
+        or parts.query
+    ):
+        raise InvalidInputError(
+            f"--account-url {account_url!r} is not a storage account endpoint "
+            "(https://<account>.queue.core.windows.net or the blob/table/file/dfs one); "
+            "give --queue-url and --table-url instead"
+        )
+    account, suffix = labels[0], ".".join(labels[2:])
+    return f"https://{account}.queue.{suffix}", f"https://{account}.table.{suffix}"
 
 
 def _storage(
