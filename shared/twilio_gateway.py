@@ -240,10 +240,7 @@ def find_messages(
     with _translated_errors("list messages"):
         candidates = _read_back_to(get_client().messages.stream(**filters), since, "list messages")
     matches = [
-        m
-        for m in candidates
-        if (m.body or "") == (body or "")
-        and _media_count(m) == media_count
+        m for m in candidates if (m.body or "") == (body or "") and _media_count(m) == media_count
     ]
     return [_resource(m) for m in sorted(matches, key=lambda m: m.date_created)]
 
