@@ -392,7 +392,7 @@ def _settle_claim(
             f"{settings.status_sweep_claim_timeout_minutes:g} minutes and Twilio has no "
             "matching message or call; nothing was sent"
         )
-        record(
+        outcome = record(
             entry.request_id,
             Report(
                 key=f"poll-abandoned-{state.attempts}",
@@ -401,11 +401,36 @@ def _settle_claim(
                 error_message=reason,
                 detail={"source": POLL_SOURCE, "reason": reason},
                 history_source=POLL_SOURCE,
+                for_attempt=state.attempts,
             ),
         )
+        if outcome != RecordOutcome.APPLIED:
+            # A live attempt (its queue message came back after an outage, a `-poison` replay)
+            # took the claim over since it was read: it reconciles before it sends.
+            _reschedule(entry, now, entry.polls + 1, settings, summary)
+            return
         summary.abandoned += 1
         logger.warning("status sweep: rid=%s %s", entry.request_id, reason)
     _close(entry, summary)
+    _reopen_if_reclaimed(entry, state, now, settings)
+
+
+def _reopen_if_reclaimed(
+    entry: OpenDelivery, settled: DeliveryState, now: datetime, settings: Settings
+) -> None:
+    """An attempt that took the claim over between the settlement and the close indexed it
+    before the close removed the row: index it again, so it is polled if it is sent."""
+    current = delivery_store.get_state(entry.request_id)
+    if current is None or current.attempts == settled.attempts:
+        return
+    delivery_store.open_delivery(
+        entry.request_id,
+        entry.channel,
+        now,
+        next_due(now, 0, settings.status_sweep_backoff_seconds),
+        entry.request or {},
+        created_at=current.created_at or entry.opened_at,
+    )
 
 
 def _is_claimed_request(state: DeliveryState, request: dict[str, Any]) -> bool:
