@@ -209,6 +209,7 @@ def test_killed_host_every_delivery_reaches_its_final_status_once(kill_stack: Ki
         applied = {r["status"] for r in history[rid] if r["applied"]}
         assert applied == events[rid], f"{rid}: history {applied} vs events {events[rid]}"
         assert states[rid] in applied
+
     def index_empty() -> bool:
         # Every delivery is final: no row may stay in the index of unfinished deliveries (the
         # recorder closes it; a leftover of a killed attempt is dropped by the sweeper).
