@@ -413,6 +413,10 @@ def test_an_error_before_the_claim_on_the_last_attempt_records_failed(
 def test_a_recorded_sid_is_indexed_even_if_the_process_dies_after_the_state_write(
     app: Any, rid: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # No status callback may record the SID first (it would die in the callback's thread and
+    # the send path would find the SID written): Twilio cannot reach the app here.
+    monkeypatch.setenv("PUBLIC_BASE_URL", "http://127.0.0.1:9")
+    reset_process_state()
     real_update = delivery_store.update_state
 
     def dies_after_writing_a_sid(request_id: str, decide: Any) -> Any:
