@@ -273,14 +273,30 @@ def _status_sweep_settings(env: Mapping[str, str]) -> dict[str, Any]:
             "deliveries",
             DEFAULT_STATUS_SWEEP_MAX_DELIVERIES,
         ),
-        "status_sweep_claim_timeout_minutes": _positive(
-            _optional(env, "STATUS_SWEEP_CLAIM_TIMEOUT_MINUTES"),
-            "STATUS_SWEEP_CLAIM_TIMEOUT_MINUTES",
-            float,
-            "minutes",
-            DEFAULT_STATUS_SWEEP_CLAIM_TIMEOUT_MINUTES,
-        ),
+        "status_sweep_claim_timeout_minutes": _claim_timeout(env),
     }
+
+
+# host.json's functionTimeout: an attempt holds a claim without a SID at most this long, so a
+# shorter claim timeout would let the sweeper settle a claim that is still being sent.
+MIN_STATUS_SWEEP_CLAIM_TIMEOUT_MINUTES = 5.0
+
+
+def _claim_timeout(env: Mapping[str, str]) -> float:
+    minutes = _positive(
+        _optional(env, "STATUS_SWEEP_CLAIM_TIMEOUT_MINUTES"),
+        "STATUS_SWEEP_CLAIM_TIMEOUT_MINUTES",
+        float,
+        "minutes",
+        DEFAULT_STATUS_SWEEP_CLAIM_TIMEOUT_MINUTES,
+    )
+    if minutes < MIN_STATUS_SWEEP_CLAIM_TIMEOUT_MINUTES:
+        raise SettingsError(
+            "setting STATUS_SWEEP_CLAIM_TIMEOUT_MINUTES must be at least "
+            f"{MIN_STATUS_SWEEP_CLAIM_TIMEOUT_MINUTES:g} minutes (host.json's functionTimeout: "
+            f"a shorter one could settle a claim still being sent), got {minutes:g}"
+        )
+    return minutes
 
 
 def _positive[N: (int, float)](
