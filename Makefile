@@ -50,7 +50,7 @@ format: setup ## apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-typecheck: setup ## mypy --strict on shared/, emulators/, producer/, bench/ and the function folders
+typecheck: setup ## mypy --strict on shared/, emulators/, producer/, bench/, the functions, tools/, tests/deploy/
 	$(VENV)/bin/mypy $(TYPED_DIRS)
 
 pytest: setup ## the test suite (unit, integration, e2e)
@@ -58,8 +58,10 @@ pytest: setup ## the test suite (unit, integration, e2e)
 
 test: lint typecheck pytest ## lint, type check and the whole test suite
 
+# PACKAGE_DIR: where the package goes (azure.yaml deploys build/deploy; the tests build elsewhere).
+PACKAGE_DIR ?= build
 package: $(VENV)/.installed ## build the deployable app: build/deploy/ (+ Linux cp313 packages) and build/api.zip
-	$(PY) -m tools.package_app --out build/deploy --zip build/api.zip
+	$(PY) -m tools.package_app --out $(PACKAGE_DIR)/deploy --zip $(PACKAGE_DIR)/api.zip
 
 bench: setup ## the cost of a delivery: app vs tutorial's loop vs bare loop (N=1000, ~5 min)
 	$(PY) -m bench.delivery_cost $(if $(N),--n $(N))

@@ -26,7 +26,11 @@ from types import FrameType
 from urllib.parse import urlsplit
 
 from emulators.azurite import Azurite, start_azurite
-from emulators.functions_host.settings_loader import SettingsError, load_local_settings
+from emulators.functions_host.settings_loader import (
+    LOCAL_SETTINGS_FILE,
+    SettingsError,
+    load_local_settings,
+)
 from emulators.launcher import Service, ServiceStartError, start_service
 from emulators.twilio_api.process import EmulatorProcess, start_emulator
 
@@ -81,7 +85,7 @@ def azurite_ports(connection: str) -> tuple[int, int, int] | None:
 
 def plan_stack(app_dir: Path) -> StackPlan:
     """Read the settings and decide what to start."""
-    path = app_dir / "local.settings.json"
+    path = app_dir / LOCAL_SETTINGS_FILE
     if not path.exists():
         raise SystemExit(f"{path} is missing: copy local.settings.example.json to it (make does)")
     try:

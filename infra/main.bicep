@@ -63,6 +63,11 @@ param maximumInstanceCount int = 40
 @description('Memory per instance, MB.')
 param instanceMemoryMB int = 2048
 
+@minValue(1)
+@maxValue(1000)
+@description('Concurrent HTTP requests one instance of the HTTP group (twiml_voice, status_callback) is given before Flex adds an instance (functionAppConfig.scaleAndConcurrency.triggers.http.perInstanceConcurrency).')
+param httpPerInstanceConcurrency int = 16
+
 @minValue(0)
 @description('Always-ready instances of the HTTP group (twiml_voice, status_callback): no cold start on Twilio webhooks. 0: none (billed only when used).')
 param alwaysReadyHttpInstances int = 0
@@ -201,6 +206,7 @@ module api 'app/api.bicep' = {
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
     alwaysReadyHttpInstances: alwaysReadyHttpInstances
+    httpPerInstanceConcurrency: httpPerInstanceConcurrency
     queueBatchSize: queueBatchSize
     queueNewBatchThreshold: queueNewBatchThreshold
   }

@@ -37,6 +37,7 @@ def _settings(args: argparse.Namespace) -> ProducerSettings:
         queue_url=args.queue_url,
         table_url=args.table_url,
         account_name=args.account_name,
+        account_url=args.account_url,
         azd_env=args.azd_env,
     )
 
@@ -174,6 +175,13 @@ def _connection_option() -> argparse.ArgumentParser:
         metavar="NAME",
         help="a secretless account in Azure's public cloud: its endpoints "
         "https://NAME.{queue,table}.core.windows.net, with DefaultAzureCredential",
+    )
+    account.add_argument(
+        "--account-url",
+        metavar="URL",
+        help="a secretless account by any of its endpoints (https://<account>.blob."
+        "core.windows.net …, any cloud): its queue and table endpoints, with "
+        "DefaultAzureCredential",
     )
     account.add_argument(
         "--azd-env",

@@ -24,6 +24,7 @@ from producer.storage_options import (
     RETRIES,
     RETRY_BACKOFF_SECONDS,
 )
+from shared.settings import QUEUE_NAME
 from shared.storage_connection import StorageConnection, queue_service_client
 
 # The SDK default waits 15 s+ between attempts; an operator at a prompt wants a quick answer.
@@ -31,9 +32,7 @@ RETRY_POLICY = LinearRetry(
     backoff=RETRY_BACKOFF_SECONDS, retry_total=RETRIES, random_jitter_range=0
 )
 POISON_SUFFIX = "-poison"
-# Azure Storage queue names: 3-63 lowercase letters, digits and single hyphens.
 _WHITESPACE = re.compile(r"[ \t\r\n]")
-QUEUE_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?!-)){1,61}[a-z0-9]$")
 
 
 def encode_message_text(text: str) -> str:

@@ -13,8 +13,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from emulators.functions_host.settings_loader import LOCAL_SETTINGS_FILE, load_local_settings
+from emulators.functions_host.settings_loader import SettingsError as LocalSettingsError
 from producer.errors import InvalidInputError
+from shared.settings import DEFAULT_NAMES
 from shared.storage_connection import (
     DEFAULT_CONNECTION,
     IDENTITY_SUFFIXES,
@@ -28,17 +32,10 @@ from shared.storage_connection import (
 
 # Azurite on its default ports; the last resort so a bare local checkout just works.
 DEVELOPMENT_STORAGE = "UseDevelopmentStorage=true"
-LOCAL_SETTINGS_FILE = "local.settings.json"
 # The outputs of the deployment (infra/main.bicep) that azd writes to `.azure/<env>/.env`.
 QUEUE_ENDPOINT_OUTPUT = "AZURE_STORAGE_QUEUE_ENDPOINT"
 TABLE_ENDPOINT_OUTPUT = "AZURE_STORAGE_TABLE_ENDPOINT"
 ACCOUNT_NAME = re.compile(r"^[a-z0-9]{3,24}$")
-DEFAULT_NAMES = {
-    "SMS_QUEUE_NAME": "sms-requests",
-    "CALL_QUEUE_NAME": "call-requests",
-    "EVENTS_QUEUE_NAME": "delivery-events",
-    "DELIVERIES_TABLE_NAME": "deliveries",
-}
 
 
 @dataclass(frozen=True)
@@ -53,18 +50,12 @@ class ProducerSettings:
 
 
 def read_local_settings(directory: Path) -> dict[str, str]:
-    """The `Values` of `local.settings.json` in `directory`, or `{}` when there is no such file."""
-    path = directory / LOCAL_SETTINGS_FILE
-    if not path.is_file():
-        return {}
+    """The `Values` of `local.settings.json` in `directory` as `func start` reads them, or `{}`
+    when there is no such file."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InvalidInputError(f"{path}: cannot read settings: {error}") from error
-    values = document.get("Values", {}) if isinstance(document, dict) else None
-    if not isinstance(values, dict):
-        raise InvalidInputError(f"{path}: 'Values' must be a JSON object")
-    return {str(key): str(value) for key, value in values.items() if value is not None}
+        return load_local_settings(directory).values
+    except LocalSettingsError as error:
+        raise InvalidInputError(str(error)) from error
 
 
 def read_azd_environment(
@@ -117,19 +108,25 @@ def _endpoints(queue: tuple[str, str], table: tuple[str, str]) -> IdentityConnec
         raise InvalidInputError(str(error)) from None
 
 
+# The service labels of a storage account's endpoints (`<account>.<service>.<suffix>`).
+STORAGE_SERVICES = frozenset({"blob", "queue", "table", "file", "dfs"})
+
+
 def load_settings(
     connection: str | None = None,
     *,
     queue_url: str | None = None,
     table_url: str | None = None,
     account_name: str | None = None,
+    account_url: str | None = None,
     azd_env: str | None = None,
     environ: Mapping[str, str] | None = None,
     directory: Path | None = None,
 ) -> ProducerSettings:
     """Resolve settings, first found wins: the connection string `connection`; the endpoints
     `queue_url` and `table_url`, or those of storage account `account_name` in Azure's public
-    cloud (both with `DefaultAzureCredential`); the azd environment `azd_env`'s
+    cloud, or those beside `account_url` (any of the account's service endpoints; all with
+    `DefaultAzureCredential`); the azd environment `azd_env`'s
     `AZURE_STORAGE_QUEUE_ENDPOINT` and `AZURE_STORAGE_TABLE_ENDPOINT` outputs (`""`: the
     selected environment); the app's storage settings (`AzureWebJobsStorage` or its
     identity-based `__queueServiceUri` …) in the environment, then in `local.settings.json`
@@ -145,6 +142,12 @@ def load_settings(
         return env.get(name) or (outputs or {}).get(name) or local.get(name) or None
 
     names = {name: setting(name) or default for name, default in DEFAULT_NAMES.items()}
+    if account_url is not None:
+        if queue_url or table_url or account_name is not None:
+            raise InvalidInputError(
+                "give one of --account-url, --account-name or --queue-url/--table-url"
+            )
+        queue_url, table_url = account_endpoints(account_url)
     if account_name is not None:
         if queue_url or table_url:
             raise InvalidInputError("give --account-name or --queue-url/--table-url, not both")
@@ -162,6 +165,27 @@ def load_settings(
         events_queue=names["EVENTS_QUEUE_NAME"],
         deliveries_table=names["DELIVERIES_TABLE_NAME"],
     )
+
+
+def account_endpoints(account_url: str) -> tuple[str, str]:
+    """The queue and table endpoints of the account whose service endpoint is `account_url`
+    (`https://<account>.<blob|queue|table|dfs|file>.<suffix>`, any cloud's suffix)."""
+    parts = urlsplit(account_url.strip())
+    labels = (parts.hostname or "").split(".")
+    if (
+        parts.scheme != "https"
+        or len(labels) < 4
+        or labels[1] not in STORAGE_SERVICES
+        or parts.path.strip("/")
+        or parts.query
+    ):
+        raise InvalidInputError(
+            f"--account-url {account_url!r} is not a storage account endpoint "
+            "(https://<account>.queue.core.windows.net or the blob/table/file/dfs one); "
+            "give --queue-url and --table-url instead"
+        )
+    account, suffix = labels[0], ".".join(labels[2:])
+    return f"https://{account}.queue.{suffix}", f"https://{account}.table.{suffix}"
 
 
 def _storage(

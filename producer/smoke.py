@@ -4,9 +4,10 @@ Twilio and at no cost.
 1. An unsigned POST to `status_callback` and an unsigned GET to `twiml_voice` must get 403
    (the webhooks check Twilio's signature against PUBLIC_BASE_URL).
 2. An SMS request whose `to` is not a phone number is put on the SMS queue; `send_sms` must
-   record it as `rejected` in the deliveries table (and publish the event) within the deadline:
-   this proves the queue trigger, the app's storage identity, the table and the events queue,
-   and Twilio is never called for it.
+   record it as `rejected` in the deliveries table within the deadline, with its history row:
+   the app writes that row only after the `rejected` event is on the events queue, so this
+   proves the queue trigger, the app's storage identity, the table and the events queue, and
+   Twilio is never called for it. A storage error is a failed check, reported like the others.
 """
 
 from __future__ import annotations
@@ -20,7 +21,12 @@ from dataclasses import dataclass
 import requests
 from azure.core.credentials import TokenCredential
 
-from producer.errors import DeliveryNotFoundError, InvalidInputError, storage_errors
+from producer.errors import (
+    DeliveryNotFoundError,
+    InvalidInputError,
+    StorageUnavailableError,
+    storage_errors,
+)
 from producer.queues import StorageQueues
 from producer.settings import ProducerSettings
 from producer.status import open_deliveries_table, read_delivery
@@ -64,29 +70,37 @@ def _rejected_in_table(
     timeout: float,
     sleep: Callable[[float], None],
 ) -> SmokeCheck:
-    """Enqueue an SMS request with an invalid `to`; wait until the table says `rejected`."""
+    """Enqueue an SMS request with an invalid `to`; wait until the table says `rejected` and
+    holds the history row written after its event was published."""
     request_id = f"smoke-{uuid.uuid4()}"
     name = f"request {request_id} (invalid 'to') is recorded as rejected"
-    queues = StorageQueues(settings.storage, credential)
-    body = {"id": request_id, "to": INVALID_TO, "body": "smoke test: never sent"}
-    queue = queues.text_queue(settings.sms_queue)
-    with storage_errors(f"send the smoke request to queue {settings.sms_queue!r}"):
-        queue.send_message(json.dumps(body))
-    table = open_deliveries_table(settings.storage, settings.deliveries_table, credential)
-    deadline = time.monotonic() + timeout
-    status = "nothing recorded"
-    while True:
-        try:
-            current = read_delivery(table, request_id).current or {}
-            status = f"status {current.get('status')!s}"
-            if current.get("status") == "rejected":
-                reason = current.get("error_message") or current.get("failure_class") or ""
-                return SmokeCheck(name, True, f"{status} ({reason})" if reason else status)
-        except DeliveryNotFoundError:
-            pass
-        if time.monotonic() >= deadline:
-            return SmokeCheck(name, False, f"after {timeout:.0f}s: {status}")
-        sleep(2.0)
+    try:
+        queues = StorageQueues(settings.storage, credential)
+        body = {"id": request_id, "to": INVALID_TO, "body": "smoke test: never sent"}
+        queue = queues.text_queue(settings.sms_queue)
+        with storage_errors(f"send the smoke request to queue {settings.sms_queue!r}"):
+            queue.send_message(json.dumps(body))
+        table = open_deliveries_table(settings.storage, settings.deliveries_table, credential)
+        deadline = time.monotonic() + timeout
+        status = "nothing recorded"
+        while True:
+            try:
+                record = read_delivery(table, request_id)
+                current = record.current or {}
+                status = f"status {current.get('status')!s}"
+                if current.get("status") == "rejected":
+                    if any(row.get("status") == "rejected" for row in record.history):
+                        reason = current.get("error_message") or current.get("failure_class")
+                        seen = f"{status} ({reason})" if reason else status
+                        return SmokeCheck(name, True, f"{seen}, its event published")
+                    status += ", its event not published yet (no history row)"
+            except DeliveryNotFoundError:
+                pass
+            if time.monotonic() >= deadline:
+                return SmokeCheck(name, False, f"after {timeout:.0f}s: {status}")
+            sleep(2.0)
+    except StorageUnavailableError as error:
+        return SmokeCheck(name, False, str(error))
 
 
 def run_smoke(

@@ -23,6 +23,7 @@ from pydantic import (
 
 E164_PATTERN = r"^\+[1-9][0-9]{1,14}$"
 E164 = Annotated[str, StringConstraints(pattern=E164_PATTERN), Field(examples=["+15005550006"])]
+MESSAGING_SERVICE_SID_PATTERN = r"^MG[0-9a-fA-F]{32}$"
 # Table keys may not hold / \ # ? or control characters; the id becomes the PartitionKey.
 REQUEST_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
 _REQUEST_ID = re.compile(REQUEST_ID_PATTERN)
@@ -117,7 +118,7 @@ class SmsRequest(_Contract):
     media_urls: Annotated[list[WebUrl], Field(min_length=1, max_length=10)] | None = None
     from_: E164 | None = Field(default=None, alias="from")
     messaging_service_sid: (
-        Annotated[str, StringConstraints(pattern=r"^MG[0-9a-fA-F]{32}$")] | None
+        Annotated[str, StringConstraints(pattern=MESSAGING_SERVICE_SID_PATTERN)] | None
     ) = None
     send_at: datetime | None = Field(
         default=None, description="Schedule (needs a Messaging Service); timezone-aware."

@@ -57,6 +57,9 @@ class Report:
     # The history row's `source` when it is not `source`: `poll` for what the status sweeper
     # read from Twilio (Twilio's word, so `source` is `twilio` for the status rules).
     history_source: str | None = None
+    # Applies only while the state's `attempts` is this: a verdict about one claim (the status
+    # sweeper's "abandoned") must not land on a newer claim that a live attempt made since.
+    for_attempt: int | None = None
 
 
 def _decide(report: Report, state: DeliveryState) -> StateChange | None:
@@ -64,6 +67,8 @@ def _decide(report: Report, state: DeliveryState) -> StateChange | None:
         return None  # applied before a crash; the event goes out again below
     if report.twilio_sid and state.twilio_sid and report.twilio_sid != state.twilio_sid:
         return None  # a report about another Twilio resource never moves this delivery
+    if report.for_attempt is not None and state.attempts != report.for_attempt:
+        return None  # the claim it judged was taken over by another attempt
     if report.news:
         return {"event_count": state.event_count + 1, "last_report_key": report.key}
     if not should_apply(

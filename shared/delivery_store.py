@@ -392,10 +392,15 @@ def open_delivery(
     opened_at: datetime,
     due_at: datetime,
     request: dict[str, Any],
+    *,
+    created_at: datetime | None = None,
 ) -> None:
-    """Add the delivery to the index of unfinished ones (idempotent: an existing row stays)."""
+    """Add the delivery to the index of unfinished ones (idempotent: an existing row stays).
+
+    The row lives in the hour of `created_at` (the first claim; default `opened_at`), where the
+    sweeper and the recorder look for it; `opened_at` starts its age (a retry reopening it)."""
     entity = {
-        "PartitionKey": open_partition(opened_at),
+        "PartitionKey": open_partition(created_at or opened_at),
         "RowKey": request_id,
         **_clean(
             {

@@ -1,4 +1,6 @@
-"""The send path's failure classes (design §5) as one table: Twilio code / HTTP status → class."""
+"""The send path's failure classes as one table: Twilio code / HTTP status → class.
+
+What each class does: docs/architecture.md, "Send path", step 4 (Failures)."""
 
 from __future__ import annotations
 

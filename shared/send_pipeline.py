@@ -1,6 +1,6 @@
 """The send path shared by `send_sms` and `send_call`: validate, claim, reconcile, send, record.
 
-Failure classes (design §5, table in `failure_classes.py`):
+Failure classes (docs/architecture.md, "Send path" step 4; table in `failure_classes.py`):
 - bad input → the delivery is recorded `rejected` with the reason and raw payload; no retry;
 - permanent Twilio error → `failed` with the code (21610 also flags the recipient); no retry;
 - configuration, transient, ambiguous → the error is noted on the state row and raised, so the
@@ -206,6 +206,7 @@ def _deliver[R: Request](sender: Sender[R], request: R, delivery: QueueDelivery)
         )
         return reclaimed
     logger.warning("request claimed before without a SID; attempt %s %s", reclaimed.attempts, log)
+    _keep_indexed(sender, request, reclaimed)
     if current.failure_class != FailureClass.TRANSIENT:
         found = _reconcile(sender, request, reclaimed, delivery)
         if isinstance(found, SendOutcome):
@@ -215,6 +216,22 @@ def _deliver[R: Request](sender: Sender[R], request: R, delivery: QueueDelivery)
             _record_created(rid, reclaimed.attempts, found, reconciled=True)
             return SendOutcome.RECONCILED
     return _send(sender, request, reclaimed, delivery)
+
+
+def _keep_indexed[R: Request](sender: Sender[R], request: R, state: DeliveryState) -> None:
+    """Index a reclaimed delivery again, after the claim is ours: the sweeper may have closed its
+    row meanwhile (an abandoned claim settled `failed`, a `-poison` replay, a copy hours later),
+    and one about to be sent must be polled if its callbacks are lost. In the hour of the first
+    claim, where the recorder closes it; its age starts now."""
+    reopened = delivery_store.now()
+    delivery_store.open_delivery(
+        request.id,
+        sender.channel,
+        reopened,
+        first_due(reopened, get_settings().status_sweep_backoff_seconds),
+        _request_json(request),
+        created_at=state.created_at or reopened,
+    )
 
 
 def request_fingerprint(request: object) -> str:

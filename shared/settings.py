@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from shared.contracts import E164_PATTERN
+from shared.contracts import E164_PATTERN, MESSAGING_SERVICE_SID_PATTERN
 from shared.storage_connection import (
     DEFAULT_CONNECTION,
     IDENTITY_SUFFIXES,
@@ -21,13 +21,21 @@ from shared.storage_connection import (
 )
 
 _E164 = re.compile(E164_PATTERN)
-_QUEUE_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?!-)){1,61}[a-z0-9]$")
+# Azure Storage queue names: 3-63 lowercase letters, digits and single hyphens, none at either end.
+QUEUE_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?!-)){1,61}[a-z0-9]$")
 _TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
 _ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 _KEY_SID = re.compile(r"^SK[0-9a-fA-F]{32}$")
-_SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
+_SERVICE_SID = re.compile(MESSAGING_SERVICE_SID_PATTERN)
 # A timer schedule may also be a TimeSpan (`[d.]hh:mm:ss`), as the Functions host reads it.
 _TIMESPAN = re.compile(r"^(\d+\.)?\d{1,2}:\d{2}:\d{2}$")
+# The documented defaults of the queue and table names (the producer uses the same).
+DEFAULT_NAMES = {
+    "SMS_QUEUE_NAME": "sms-requests",
+    "CALL_QUEUE_NAME": "call-requests",
+    "EVENTS_QUEUE_NAME": "delivery-events",
+    "DELIVERIES_TABLE_NAME": "deliveries",
+}
 
 
 # Never echoed in an error: secrets, and the SIDs a secret is easily pasted into by mistake.
@@ -220,11 +228,11 @@ def load_settings(env: Mapping[str, str]) -> Settings:
             _optional(env, "TWILIO_HTTP_TIMEOUT_SECONDS"), "TWILIO_HTTP_TIMEOUT_SECONDS", 10.0
         ),
         public_base_url=_base_url(_required(env, "PUBLIC_BASE_URL"), "PUBLIC_BASE_URL"),
-        sms_queue_name=_queue_name(env, "SMS_QUEUE_NAME", "sms-requests"),
-        call_queue_name=_queue_name(env, "CALL_QUEUE_NAME", "call-requests"),
-        events_queue_name=_queue_name(env, "EVENTS_QUEUE_NAME", "delivery-events"),
+        sms_queue_name=_queue_name(env, "SMS_QUEUE_NAME"),
+        call_queue_name=_queue_name(env, "CALL_QUEUE_NAME"),
+        events_queue_name=_queue_name(env, "EVENTS_QUEUE_NAME"),
         deliveries_table_name=_check(
-            _optional(env, "DELIVERIES_TABLE_NAME") or "deliveries",
+            _optional(env, "DELIVERIES_TABLE_NAME") or DEFAULT_NAMES["DELIVERIES_TABLE_NAME"],
             "DELIVERIES_TABLE_NAME",
             _TABLE_NAME,
             "a table name (3-63 letters and digits, starting with a letter)",
@@ -265,14 +273,30 @@ def _status_sweep_settings(env: Mapping[str, str]) -> dict[str, Any]:
             "deliveries",
             DEFAULT_STATUS_SWEEP_MAX_DELIVERIES,
         ),
-        "status_sweep_claim_timeout_minutes": _positive(
-            _optional(env, "STATUS_SWEEP_CLAIM_TIMEOUT_MINUTES"),
-            "STATUS_SWEEP_CLAIM_TIMEOUT_MINUTES",
-            float,
-            "minutes",
-            DEFAULT_STATUS_SWEEP_CLAIM_TIMEOUT_MINUTES,
-        ),
+        "status_sweep_claim_timeout_minutes": _claim_timeout(env),
     }
+
+
+# host.json's functionTimeout: an attempt holds a claim without a SID at most this long, so a
+# shorter claim timeout would let the sweeper settle a claim that is still being sent.
+MIN_STATUS_SWEEP_CLAIM_TIMEOUT_MINUTES = 5.0
+
+
+def _claim_timeout(env: Mapping[str, str]) -> float:
+    minutes = _positive(
+        _optional(env, "STATUS_SWEEP_CLAIM_TIMEOUT_MINUTES"),
+        "STATUS_SWEEP_CLAIM_TIMEOUT_MINUTES",
+        float,
+        "minutes",
+        DEFAULT_STATUS_SWEEP_CLAIM_TIMEOUT_MINUTES,
+    )
+    if minutes < MIN_STATUS_SWEEP_CLAIM_TIMEOUT_MINUTES:
+        raise SettingsError(
+            "setting STATUS_SWEEP_CLAIM_TIMEOUT_MINUTES must be at least "
+            f"{MIN_STATUS_SWEEP_CLAIM_TIMEOUT_MINUTES:g} minutes (host.json's functionTimeout: "
+            f"a shorter one could settle a claim still being sent), got {minutes:g}"
+        )
+    return minutes
 
 
 def _positive[N: (int, float)](
@@ -292,11 +316,11 @@ def _positive[N: (int, float)](
     return number
 
 
-def _queue_name(env: Mapping[str, str], name: str, default: str) -> str:
+def _queue_name(env: Mapping[str, str], name: str) -> str:
     return _check(
-        _optional(env, name) or default,
+        _optional(env, name) or DEFAULT_NAMES[name],
         name,
-        _QUEUE_NAME,
+        QUEUE_NAME,
         "a storage queue name (3-63 lowercase letters, digits, single hyphens)",
     )
 

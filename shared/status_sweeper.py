@@ -24,7 +24,8 @@ timer and reads only the index of unfinished deliveries (`delivery_store.due_del
   sent). The sweeper never sends.
 
 A 429 from Twilio, or a configuration error (401/403), ends the run early (the next run goes on);
-other errors of one delivery are logged and it is polled again later. At most
+other errors of one delivery (a 404: its Message/Call was deleted at Twilio) are logged and it is
+asked again after its next back-off step, until the age limit: then final status unknown. At most
 `STATUS_SWEEP_MAX_DELIVERIES` deliveries are looked at per run.
 """
 
@@ -53,6 +54,7 @@ logger = logging.getLogger(__name__)
 POLL_SOURCE = "poll"
 RATE_LIMITED_STATUS = 429
 RATE_LIMITED_CODE = 20429
+NOT_FOUND_STATUS = 404
 # Twilio keeps a scheduled message `scheduled` until its send time (up to 35 days ahead): not a
 # missing final status, so the age limit does not apply while Twilio says so.
 _WAITING_ON_PURPOSE = frozenset({"scheduled"})
@@ -137,7 +139,12 @@ def sweep(reader: TwilioStatusReader | None = None, now: datetime | None = None)
                 break
             summary.errors += 1
             logger.warning("status sweep: rid=%s not polled: %s", entry.request_id, str(exc))
-            _reschedule(entry, at, entry.polls + 1, settings, summary)
+            if _is_too_old(entry, at, settings):
+                # Asked in vain until the age limit (e.g. a Message deleted at Twilio: 404):
+                # given up like a status that never became final, never polled for ever.
+                _give_up_unanswered(entry, exc, settings, summary)
+            else:
+                _reschedule(entry, at, entry.polls + 1, settings, summary)
         except Exception as exc:
             # Storage trouble or a bug with one delivery must not stop the others; it is due
             # again next run.
@@ -165,7 +172,9 @@ def _stops_the_run(exc: ClassifiedError) -> str | None:
     """Why `exc` ends the run (None: only this delivery failed)."""
     if exc.http_status == RATE_LIMITED_STATUS or exc.code == RATE_LIMITED_CODE:
         return "rate limited by Twilio (429)"
-    if exc.failure_class == FailureClass.CONFIGURATION:
+    if exc.failure_class == FailureClass.CONFIGURATION and exc.http_status != NOT_FOUND_STATUS:
+        # A 404 names one resource (a Message or Call deleted at Twilio), not the settings:
+        # stopping on it would stop every run at the same delivery.
         return "configuration error"
     return None
 
@@ -291,33 +300,37 @@ def _poll(
     if is_final(state.channel, polled.status):
         _close(entry, summary)  # the recorder closed it already when the status applied
         return
-    max_age = timedelta(hours=settings.status_sweep_max_age_hours)
-    if now - entry.opened_at >= max_age and polled.status not in _WAITING_ON_PURPOSE:
-        _give_up(entry, state, sid, polled, settings)
+    if _is_too_old(entry, now, settings) and polled.status not in _WAITING_ON_PURPOSE:
+        _give_up(entry, state, polled.status, f"Twilio still says {polled.status}", settings)
         summary.unknown += 1
         _close(entry, summary)
         return
     _reschedule(entry, now, entry.polls + 1, settings, summary)
 
 
+def _is_too_old(entry: OpenDelivery, now: datetime, settings: Settings) -> bool:
+    return now - entry.opened_at >= timedelta(hours=settings.status_sweep_max_age_hours)
+
+
 def _give_up(
     entry: OpenDelivery,
     state: DeliveryState,
-    sid: str,
-    polled: PolledStatus,
+    status: str,
+    why: str,
     settings: Settings,
 ) -> None:
     """Record that no final status came within the age limit: news (history row and event,
-    the status stays what Twilio last said)."""
+    the status stays what Twilio last said). `why`: what Twilio said last, or why it could not
+    be asked."""
+    sid = state.twilio_sid
     reason = (
-        f"no final status from Twilio within {settings.status_sweep_max_age_hours:g} hours; "
-        f"Twilio still says {polled.status}"
+        f"no final status from Twilio within {settings.status_sweep_max_age_hours:g} hours; {why}"
     )
     record(
         entry.request_id,
         Report(
-            key=f"poll-final-status-unknown-{sid}",
-            status=polled.status,
+            key=f"poll-final-status-unknown-{sid or 'nosid'}",
+            status=status,
             source="twilio",
             twilio_sid=sid,
             detail={"source": POLL_SOURCE, "final_status_unknown": True, "reason": reason},
@@ -332,6 +345,18 @@ def _give_up(
         state.status,
         reason,
     )
+
+
+def _give_up_unanswered(
+    entry: OpenDelivery, exc: ClassifiedError, settings: Settings, summary: SweepSummary
+) -> None:
+    """The age limit passed while Twilio could not answer about the delivery: final status
+    unknown, with the error as the reason; the delivery leaves the index."""
+    state = delivery_store.get_state(entry.request_id)
+    if state is not None:
+        _give_up(entry, state, state.status, f"Twilio could not be asked: {exc}", settings)
+        summary.unknown += 1
+    _close(entry, summary)
 
 
 def _settle_claim(
@@ -392,7 +417,7 @@ def _settle_claim(
             f"{settings.status_sweep_claim_timeout_minutes:g} minutes and Twilio has no "
             "matching message or call; nothing was sent"
         )
-        record(
+        outcome = record(
             entry.request_id,
             Report(
                 key=f"poll-abandoned-{state.attempts}",
@@ -401,11 +426,36 @@ def _settle_claim(
                 error_message=reason,
                 detail={"source": POLL_SOURCE, "reason": reason},
                 history_source=POLL_SOURCE,
+                for_attempt=state.attempts,
             ),
         )
+        if outcome != RecordOutcome.APPLIED:
+            # A live attempt (its queue message came back after an outage, a `-poison` replay)
+            # took the claim over since it was read: it reconciles before it sends.
+            _reschedule(entry, now, entry.polls + 1, settings, summary)
+            return
         summary.abandoned += 1
         logger.warning("status sweep: rid=%s %s", entry.request_id, reason)
     _close(entry, summary)
+    _reopen_if_reclaimed(entry, state, now, settings)
+
+
+def _reopen_if_reclaimed(
+    entry: OpenDelivery, settled: DeliveryState, now: datetime, settings: Settings
+) -> None:
+    """An attempt that took the claim over between the settlement and the close indexed it
+    before the close removed the row: index it again, so it is polled if it is sent."""
+    current = delivery_store.get_state(entry.request_id)
+    if current is None or current.attempts == settled.attempts:
+        return
+    delivery_store.open_delivery(
+        entry.request_id,
+        entry.channel,
+        now,
+        next_due(now, 0, settings.status_sweep_backoff_seconds),
+        entry.request or {},
+        created_at=current.created_at or entry.opened_at,
+    )
 
 
 def _is_claimed_request(state: DeliveryState, request: dict[str, Any]) -> bool:

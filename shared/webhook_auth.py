@@ -10,29 +10,12 @@ voice webhooks over HTTPS but keeps it elsewhere.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Protocol, runtime_checkable
+from collections.abc import Iterable, Iterator
 from urllib.parse import parse_qsl, urlsplit
 
 from twilio.request_validator import RequestValidator
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
-
-
-@runtime_checkable
-class MultiValueForm(Protocol):
-    """A form with repeated keys, e.g. the werkzeug MultiDict behind `func.HttpRequest.form`."""
-
-    def __iter__(self) -> Iterator[str]:
-        """Each field name once."""
-        ...
-
-    def getlist(self, key: str) -> list[str]:
-        """Every value of field `key`."""
-        ...
-
-
-FormParams = MultiValueForm | Mapping[str, str] | Iterable[tuple[str, str]]
 
 
 class _Form:
@@ -83,31 +66,25 @@ def is_valid_twilio_request(
     public_base_url: str,
     path: str,
     raw_query: str,
-    form_params: FormParams,
+    form_fields: Iterable[tuple[str, str]],
     signature: str | None,
 ) -> bool:
     """Whether `signature` (the ``X-Twilio-Signature`` header) signs this request.
 
-    `form_params` are the decoded POST form fields (a mapping, a multi-dict or name/value pairs;
-    empty for GET, whose parameters are in the query). A missing signature or an empty auth token
-    (a misconfiguration: anyone could sign with an empty key) is never valid.
+    `form_fields` are the decoded POST form fields as name/value pairs, repeated and blank ones
+    kept (`parse_form_body`; none for GET, whose parameters are in the query). A missing
+    signature or an empty auth token (a misconfiguration: anyone could sign with an empty key)
+    is never valid.
     """
     if not signature or not auth_token:
         return False
     url = public_url(public_base_url, path, raw_query)
     validator = RequestValidator(auth_token)
-    return bool(validator.validate(url, _as_form(form_params), signature))
+    return bool(validator.validate(url, _as_form(form_fields), signature))
 
 
-def _as_form(params: FormParams) -> _Form:
+def _as_form(pairs: Iterable[tuple[str, str]]) -> _Form:
     fields: dict[str, list[str]] = {}
-    # A multi-dict is also a Mapping whose [] gives one value; read all of them first.
-    if isinstance(params, MultiValueForm):
-        for name in params:
-            fields[name] = list(params.getlist(name))
-    elif isinstance(params, Mapping):
-        fields = {name: [value] for name, value in params.items()}
-    else:
-        for name, value in params:
-            fields.setdefault(name, []).append(value)
+    for name, value in pairs:
+        fields.setdefault(name, []).append(value)
     return _Form(fields)

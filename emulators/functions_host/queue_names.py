@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import re
+from shared.settings import QUEUE_NAME
 
 POISON_SUFFIX = "-poison"
-# Azure: 3-63 characters, lowercase letters, digits and single hyphens, no hyphen at either end.
-_QUEUE_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?!-)){1,61}[a-z0-9]$")
 
 
 class InvalidQueueNameError(ValueError):
@@ -15,7 +13,7 @@ class InvalidQueueNameError(ValueError):
 
 def is_valid_queue_name(name: str) -> bool:
     """Whether Azure Storage accepts `name` as a queue name."""
-    return bool(_QUEUE_NAME.match(name))
+    return bool(QUEUE_NAME.match(name))
 
 
 def normalize_queue_name(name: str) -> str:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+LOCAL_SETTINGS_FILE = "local.settings.json"
 _SETTING_REFERENCE = re.compile(r"%([^%]+)%")
 
 
@@ -74,7 +75,7 @@ def parse_local_settings(document: object) -> LocalSettings:
 
 def load_local_settings(app_dir: Path) -> LocalSettings:
     """Read `<app>/local.settings.json`; an absent file means no local settings."""
-    path = app_dir / "local.settings.json"
+    path = app_dir / LOCAL_SETTINGS_FILE
     if not path.exists():
         return LocalSettings()
     try:

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from emulators.twilio_api.call_numbers import number_behaviour
-from emulators.twilio_api.call_resource import API_VERSION, Call, CallRequest, price_for
+from emulators.twilio_api.call_resource import API_VERSION, Call, CallParams, price_for
 from emulators.twilio_api.callees import CalleeBook
 from emulators.twilio_api.clock import rfc2822, utc_now
 from emulators.twilio_api.context import Emulator
@@ -44,7 +44,8 @@ SIP_CODES = {
     "failed": "500",
 }
 
-type SmsSender = Callable[[str, str, str, str | None], Awaitable[str]]
+# Creates the message of a `<Message>` verb (To, From, Body, StatusCallback); answers its SID.
+type MessageSender = Callable[[str, str, str, str | None], Awaitable[str]]
 type Conversation = Callable[[TwimlRunner], Awaitable[RunOutcome]]
 
 
@@ -63,7 +64,7 @@ class Behaviour:
 class CallEngine:
     """Every call of the emulator and the tasks that play their lives."""
 
-    def __init__(self, emulator: Emulator, send_sms: SmsSender) -> None:
+    def __init__(self, emulator: Emulator, send_sms: MessageSender) -> None:
         """`send_sms` creates a message for `<Message>`/`<Sms>` (to, from, body, callback)."""
         self._emulator = emulator
         self._send_sms = send_sms
@@ -87,7 +88,7 @@ class CallEngine:
 
     # -- create -----------------------------------------------------------------------------
 
-    def place(self, to: str, from_: str, request: CallRequest, api_base: str) -> Call:
+    def place(self, to: str, from_: str, request: CallParams, api_base: str) -> Call:
         """Store a new queued call and start its life at the next free CPS slot."""
         clock = self._emulator.clock
         now = time.monotonic()
@@ -111,7 +112,7 @@ class CallEngine:
         call.task = self._emulator.background.spawn(self._live(call, slot - now))
         return call
 
-    def test_call(self, to: str, from_: str, request: CallRequest, api_base: str) -> Call:
+    def test_call(self, to: str, from_: str, request: CallParams, api_base: str) -> Call:
         """A queued call as Twilio answers test credentials: not stored, never dialed."""
         created = utc_now()
         return Call(

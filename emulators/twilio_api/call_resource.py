@@ -29,7 +29,7 @@ PRICE_PER_MINUTE = 0.014
 
 
 @dataclass(frozen=True)
-class CallRequest:
+class CallParams:
     """What the create request asked for: where the TwiML is, callbacks, AMD, recording."""
 
     url: str | None
@@ -52,7 +52,7 @@ class Call:
     account_sid: str
     to: str
     from_: str
-    request: CallRequest
+    request: CallParams
     date_created: datetime
     date_updated: datetime
     queue_time_ms: int

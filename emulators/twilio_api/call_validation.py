@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from multidict import MultiDictProxy
 
 from emulators.twilio_api.call_numbers import magic_number_error, test_credentials_from_error
-from emulators.twilio_api.call_resource import CallRequest
+from emulators.twilio_api.call_resource import CallParams
 from emulators.twilio_api.errors import bad_request, invalid_from, invalid_to
 from emulators.twilio_api.numbers import E164
 
@@ -30,7 +30,7 @@ class AcceptedCall:
 
     to: str
     from_: str
-    request: CallRequest
+    request: CallParams
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class CallUpdate:
     status_callback: str | None
     status_callback_method: str
 
-    def with_callback(self, request: CallRequest) -> CallRequest:
+    def with_callback(self, request: CallParams) -> CallParams:
         """`request` with this update's StatusCallback (and its method) in force."""
         return dataclasses.replace(
             request,
@@ -103,7 +103,7 @@ def validate_create(form: MultiDictProxy[str], test_credentials: bool = False) -
     return AcceptedCall(
         to=to,
         from_=from_,
-        request=CallRequest(
+        request=CallParams(
             url=url,
             method=_method(form, "Method"),
             twiml=twiml,

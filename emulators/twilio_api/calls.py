@@ -4,22 +4,22 @@ of the inspection API (`/_emulator/calls`, `/_emulator/callees`)."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
 from typing import Any
 
 from aiohttp import web
 
 from emulators.twilio_api.auth import uses_test_credentials
-from emulators.twilio_api.call_lifecycle import CallEngine, SmsSender
+from emulators.twilio_api.call_lifecycle import CallEngine, MessageSender
 from emulators.twilio_api.call_resource import Call
 from emulators.twilio_api.call_validation import validate_create, validate_update
 from emulators.twilio_api.callees import CalleeScript
 from emulators.twilio_api.clock import utc_now
 from emulators.twilio_api.context import EMULATOR, Emulator
+from emulators.twilio_api.date_filters import read_date_filters
 from emulators.twilio_api.errors import TwilioError, bad_request, internal_error, not_found
 from emulators.twilio_api.forms import read_form
+from emulators.twilio_api.message_lifecycle import run_life
 from emulators.twilio_api.message_resource import Message
-from emulators.twilio_api.messages import run_life
 from emulators.twilio_api.numbers import outcome_for
 from emulators.twilio_api.paging import page_json
 from emulators.twilio_api.segments import count_segments
@@ -121,47 +121,17 @@ async def list_calls(request: web.Request) -> web.Response:
     filters = {key: request.query[key] for key in LIST_FILTERS if request.query.get(key)}
     items = sorted(_engine(request).calls.values(), key=lambda c: c.seq, reverse=True)
     items = [call for call in items if _matches(call, filters)]
+    for date_filter in read_date_filters(request.query, "StartTime", "EndTime"):
+        start = date_filter.field == "StartTime"
+        items = [c for c in items if date_filter.passes(c.start_time if start else c.end_time)]
     base = COLLECTION.format(account_sid=emulator.config.account_sid)
     return web.json_response(page_json(request, items, key="calls", base=base, filters=filters))
 
 
 def _matches(call: Call, filters: dict[str, str]) -> bool:
-    """Whether `call` passes every list filter (dates: `YYYY-MM-DD` or ISO 8601 date-times)."""
+    """Whether `call` passes the To/From/Status/ParentCallSid filters."""
     exact = {"To": call.to, "From": call.from_, "Status": call.status, "ParentCallSid": None}
-    for key, value in filters.items():
-        if key in exact:
-            if exact[key] != value:
-                return False
-            continue
-        field = key.rstrip("<>")
-        op = key.removeprefix(field) or "="
-        moment = call.start_time if field == "StartTime" else call.end_time
-        if not _date_matches(moment, op, _date_bound(key, value)):
-            return False
-    return True
-
-
-def _date_bound(key: str, raw: str) -> datetime | date:
-    try:
-        if len(raw) == 10:
-            return date.fromisoformat(raw)
-        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise bad_request(20001, f"Invalid {key}: {raw}") from None
-    if moment.tzinfo is None:
-        raise bad_request(20001, f"Invalid {key}: {raw} (give a date or a UTC date-time)")
-    return moment
-
-
-def _date_matches(moment: datetime | None, op: str, bound: datetime | date) -> bool:
-    if moment is None:
-        return False
-    if op == "=":
-        # "Calls that started on this date": twilio sends a date as midnight `…T00:00:00Z`.
-        day = bound.date() if isinstance(bound, datetime) else bound
-        return moment.date() == day
-    left: datetime | date = moment if isinstance(bound, datetime) else moment.date()
-    return left <= bound if op == "<" else left >= bound
+    return all(exact[key] == value for key, value in filters.items() if key in exact)
 
 
 # -- inspection ---------------------------------------------------------------------------------
@@ -232,7 +202,7 @@ async def set_callees(request: web.Request) -> web.Response:
 # -- wiring -------------------------------------------------------------------------------------
 
 
-def _sms_sender(emulator: Emulator) -> SmsSender:
+def _message_sender(emulator: Emulator) -> MessageSender:
     async def send(to: str, from_: str, body: str, status_callback: str | None) -> str:
         """Create an outbound message for a `<Message>` verb and start its life."""
         now = utc_now()
@@ -263,7 +233,7 @@ def _sms_sender(emulator: Emulator) -> SmsSender:
 def setup(app: web.Application) -> None:
     """Register the Calls routes and the calls inspection routes; clear calls on reset."""
     emulator = app[EMULATOR]
-    engine = CallEngine(emulator, _sms_sender(emulator))
+    engine = CallEngine(emulator, _message_sender(emulator))
     app[CALLS] = engine
     emulator.on_reset(engine.reset)
     app.add_routes(routes)

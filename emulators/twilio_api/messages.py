@@ -1,28 +1,26 @@
-"""Messages API v2010: create, fetch, list (filters, paging), update (cancel/redact), delete; and
-each message's emulated life with its status callbacks."""
+"""Messages API v2010 routes: create, fetch, list (filters, paging), update (cancel/redact),
+delete. A message's life is in `message_lifecycle.py`."""
 
 import itertools
-from datetime import date, datetime
 
 from aiohttp import web
 
 from emulators.twilio_api.auth import uses_test_credentials
-from emulators.twilio_api.clock import parse_iso8601, utc_now
-from emulators.twilio_api.context import EMULATOR, Emulator
+from emulators.twilio_api.clock import utc_now
+from emulators.twilio_api.context import EMULATOR
+from emulators.twilio_api.date_filters import read_date_filters
 from emulators.twilio_api.errors import TwilioError, bad_request, internal_error, not_found
 from emulators.twilio_api.forms import read_form
-from emulators.twilio_api.message_resource import API_VERSION, IN_FLIGHT_STATUSES, Message
+from emulators.twilio_api.message_lifecycle import run_life, set_status
+from emulators.twilio_api.message_resource import IN_FLIGHT_STATUSES, Message
 from emulators.twilio_api.message_validation import validate_create, validate_status_update
-from emulators.twilio_api.numbers import SERVICE_SENDER, outcome_for
+from emulators.twilio_api.numbers import outcome_for
 from emulators.twilio_api.paging import page_json
 from emulators.twilio_api.segments import count_segments
 from emulators.twilio_api.sids import new_sid
 
 COLLECTION = "/2010-04-01/Accounts/{account_sid}/Messages.json"
 INSTANCE = "/2010-04-01/Accounts/{account_sid}/Messages/{sid:[A-Za-z0-9]+}.json"
-PRICE_PER_SEGMENT = 0.0079
-# Emulated seconds between statuses (speed 1 = these real seconds).
-STEP_SECONDS = {"queue": 0.5, "sending": 0.5, "sent": 1.0, "delivery": 2.0}
 
 routes = web.RouteTableDef()
 
@@ -101,7 +99,7 @@ async def update_message(request: web.Request) -> web.Response:
         validate_status_update(status)
         if message.status != "scheduled":
             raise bad_request(30409, "This message cannot be canceled")
-        _set_status(emulator, message, "canceled")
+        set_status(emulator, message, "canceled")
         emulator.callbacks.flush(message.sid)
     if "Body" in form:
         if form["Body"] != "":
@@ -122,37 +120,6 @@ async def delete_message(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-def _date_filter(request: web.Request, key: str) -> datetime | date | None:
-    raw = request.query.get(key)
-    if raw is None or raw == "":
-        return None
-    try:
-        if len(raw) == 10:
-            return date.fromisoformat(raw)
-    except ValueError:
-        pass
-    moment = parse_iso8601(raw)
-    if moment is None:
-        raise bad_request(20001, f"Invalid {key}: {raw}")
-    return moment
-
-
-def _matches_date(sent: datetime | None, op: str, bound: datetime | date) -> bool:
-    """Twilio filters DateSent by day; a bound with a time of day (other than midnight, which the
-    twilio client sends for plain dates) compares to the second."""
-    if sent is None:
-        return False
-    if isinstance(bound, datetime) and (op == "=" or bound.time() == datetime.min.time()):
-        bound = bound.date()
-    if isinstance(bound, datetime):
-        moment = sent.replace(microsecond=0)
-        return moment <= bound if op == "<" else moment >= bound
-    day = sent.date()
-    if op == "=":
-        return day == bound
-    return day <= bound if op == "<" else day >= bound
-
-
 @routes.get(COLLECTION)
 async def list_messages(request: web.Request) -> web.Response:
     """List messages, newest first, filtered by To/From/DateSent and paged like Twilio."""
@@ -167,90 +134,11 @@ async def list_messages(request: web.Request) -> web.Response:
         items = [m for m in items if m.to == filters["To"]]
     if "From" in filters:
         items = [m for m in items if m.from_ == filters["From"]]
-    for key, op in (("DateSent", "="), ("DateSent<", "<"), ("DateSent>", ">")):
-        bound = _date_filter(request, key)
-        if bound is not None:
-            items = [m for m in items if _matches_date(m.date_sent, op, bound)]
+    for date_filter in read_date_filters(request.query, "DateSent"):
+        items = [m for m in items if date_filter.passes(m.date_sent)]
 
     base = COLLECTION.format(account_sid=emulator.config.account_sid)
     return web.json_response(page_json(request, items, key="messages", base=base, filters=filters))
-
-
-def _callback_params(message: Message) -> dict[str, str]:
-    params = {
-        "AccountSid": message.account_sid,
-        "ApiVersion": API_VERSION,
-        "MessageSid": message.sid,
-        "MessageStatus": message.status,
-        "SmsSid": message.sid,
-        "SmsStatus": message.status,
-        "To": message.to,
-    }
-    if message.from_:
-        params["From"] = message.from_
-    if message.messaging_service_sid:
-        params["MessagingServiceSid"] = message.messaging_service_sid
-    if message.error_code is not None:
-        params["ErrorCode"] = str(message.error_code)
-    if message.status in ("delivered", "undelivered"):
-        params["RawDlrDoneDate"] = utc_now().strftime("%y%m%d%H%M")
-    return params
-
-
-def _set_status(emulator: Emulator, message: Message, status: str, notify: bool = True) -> None:
-    """Move a message to `status` and, if it has a StatusCallback, report it."""
-    message.status = status
-    message.date_updated = utc_now()
-    if notify and message.status_callback:
-        emulator.callbacks.post_status(
-            message.sid, message.status_callback, _callback_params(message)
-        )
-
-
-def _alive(emulator: Emulator, message: Message, expected: str) -> bool:
-    """The message still exists and nobody (cancel, delete) changed its status meanwhile."""
-    return emulator.messages.get(message.sid) is message and message.status == expected
-
-
-async def run_life(emulator: Emulator, message: Message) -> None:
-    """Play a message's life: [scheduled|accepted →] queued → sending → sent → delivered/…"""
-    clock = emulator.clock
-    try:
-        if message.status == "scheduled" and message.send_at is not None:
-            wait = (message.send_at - utc_now()).total_seconds()
-            await clock.sleep(wait)
-            if not _alive(emulator, message, "scheduled"):
-                return
-        if message.status in ("scheduled", "accepted"):
-            await clock.sleep(STEP_SECONDS["queue"])
-            if not _alive(emulator, message, message.status):
-                return
-            message.from_ = message.from_ or SERVICE_SENDER
-            _set_status(emulator, message, "queued")
-        await clock.sleep(STEP_SECONDS["sending"])
-        if not _alive(emulator, message, "queued"):
-            return
-        message.date_sent = utc_now()
-        _set_status(emulator, message, "sending", notify=False)
-        await clock.sleep(STEP_SECONDS["sent"])
-        if not _alive(emulator, message, "sending"):
-            return
-        outcome = outcome_for(message.to)
-        if outcome.status == "failed":
-            message.error_code, message.error_message = outcome.error_code, outcome.error_message
-            _set_status(emulator, message, "failed")
-            return
-        message.price = f"{-PRICE_PER_SEGMENT * message.num_segments:.5f}"
-        _set_status(emulator, message, "sent")
-        if outcome.status == "sent":
-            return
-        await clock.sleep(STEP_SECONDS["delivery"])
-        if not _alive(emulator, message, "sent"):
-            return
-        message.error_code, message.error_message = outcome.error_code, outcome.error_message
-        _set_status(emulator, message, outcome.status)
-    finally:
-        emulator.callbacks.flush(message.sid)
 
 
 def setup(app: web.Application) -> None:

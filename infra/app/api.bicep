@@ -26,6 +26,7 @@ param deliveriesTableName string
 param maximumInstanceCount int
 param instanceMemoryMB int
 param alwaysReadyHttpInstances int
+param httpPerInstanceConcurrency int
 param queueBatchSize int
 param queueNewBatchThreshold int
 @description('NCRONTAB (seconds first) of the status sweeper, which polls Twilio for statuses whose callbacks were missed')
@@ -95,6 +96,11 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
               }
             ]
           : []
+        triggers: {
+          http: {
+            perInstanceConcurrency: httpPerInstanceConcurrency
+          }
+        }
       }
       runtime: {
         name: 'python'
@@ -121,9 +127,11 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
     AzureFunctionsJobHost__extensions__queues__batchSize: string(queueBatchSize)
     AzureFunctionsJobHost__extensions__queues__newBatchThreshold: string(queueNewBatchThreshold)
-    // The functions are synchronous: without this the worker runs min(32, vCPUs + 4) at a time,
-    // fewer than the messages each instance holds; they wait on Twilio and storage, not the CPU.
-    PYTHON_THREADPOOL_THREAD_COUNT: string(queueBatchSize + queueNewBatchThreshold)
+    // The functions are synchronous and run on the worker's one thread pool, whose default
+    // (min(32, CPUs + 4)) is fewer threads than an instance holds messages or HTTP requests;
+    // they wait on Twilio and storage, not the CPU. Every scale group gets the same setting, so
+    // it covers both: a queue instance's messages and an HTTP instance's requests.
+    PYTHON_THREADPOOL_THREAD_COUNT: string(max(queueBatchSize + queueNewBatchThreshold, httpPerInstanceConcurrency))
     TWILIO_ACCOUNT_SID: twilioAccountSid
     TWILIO_AUTH_TOKEN: '@Microsoft.KeyVault(SecretUri=${twilioAuthTokenSecretUri})'
     TWILIO_API_KEY_SID: twilioApiKeySid

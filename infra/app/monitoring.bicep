@@ -13,6 +13,10 @@ resource logAnalytics 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
       name: 'PerGB2018'
     }
     retentionInDays: 30
+    // Entra ID only here too: no workspace keys for the Data Collector API.
+    features: {
+      disableLocalAuth: true
+    }
   }
 }
 

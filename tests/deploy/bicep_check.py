@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -742,8 +742,16 @@ class UnresolvedError(Exception):
     """An expression the small evaluator cannot follow."""
 
 
+# The integer functions `evaluate` follows (Bicep's max and min of integers).
+_INT_FUNCTIONS: dict[str, Callable[[list[int]], int]] = {
+    "max": lambda values: max(values),
+    "min": lambda values: min(values),
+}
+
+
 def evaluate(project: Project, parsed: BicepFile, node: Node) -> Any:
-    """The value of a literal, or of a variable, param or module param that leads to one."""
+    """The value of a literal, or of a variable, param or module param that leads to one
+    (through `string()`, integer `+`, `max()` and `min()`)."""
     if node.type == "string":
         parts: list[str] = []
         for child in node.children:
@@ -763,6 +771,23 @@ def evaluate(project: Project, parsed: BicepFile, node: Node) -> Any:
         args = [] if arguments is None else [c for c in arguments.named_children]
         if function is not None and text(function) == "string" and len(args) == 1:
             return str(evaluate(project, parsed, args[0]))
+        if function is not None and text(function) in _INT_FUNCTIONS and args:
+            values = [evaluate(project, parsed, a) for a in args]
+            if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+                return _INT_FUNCTIONS[text(function)](values)
+    if node.type == "binary_expression":
+        left = node.child_by_field_name("left")
+        operator = node.child_by_field_name("operator")
+        right = node.child_by_field_name("right")
+        if (
+            left is not None
+            and right is not None
+            and operator is not None
+            and text(operator) == "+"
+        ):
+            a, b = evaluate(project, parsed, left), evaluate(project, parsed, right)
+            if isinstance(a, int) and isinstance(b, int):
+                return a + b
     if node.type == "array":
         return [evaluate(project, parsed, c) for c in node.named_children if c.type != "comment"]
     if node.type == "object":

@@ -27,6 +27,7 @@ from tests.deploy.bicep_check import (
     role_assignments,
     string_literal,
     text,
+    walk,
 )
 
 # Identity-based host and app storage (Learn: "Connecting to host storage with an identity"):
@@ -112,6 +113,7 @@ class AppFacts:
     trigger_queues: dict[str, str]  # function folder -> function.json queueName
     storage_services: frozenset[str]  # blob / queue / table
     host_json: dict[str, Any]
+    package_python_version: str  # what `make package` installs wheels for
 
 
 def app_facts(repo: Path) -> AppFacts:
@@ -137,7 +139,15 @@ def app_facts(repo: Path) -> AppFacts:
         trigger_queues=trigger_queues(repo),
         storage_services=storage_services(repo),
         host_json=json.loads((repo / "host.json").read_text(encoding="utf-8")),
+        package_python_version=package_python_version(),
     )
+
+
+def package_python_version() -> str:
+    """The CPython version `tools.package_app` installs the deployed packages for."""
+    from tools.package_app import PIP_PLATFORM_ARGS
+
+    return PIP_PLATFORM_ARGS[PIP_PLATFORM_ARGS.index("--python-version") + 1]
 
 
 def storage_services(repo: Path) -> frozenset[str]:
@@ -288,6 +298,16 @@ def role_findings(project: Project, facts: AppFacts) -> list[str]:
     return findings
 
 
+def _path_value(obj: Any, *keys: str) -> Any:
+    """The node at `obj.keys[0].keys[1]…` of an object literal, or None."""
+    node = obj
+    for key in keys:
+        if node is None or node.type != "object":
+            return None
+        node = property_value(node, key)
+    return node
+
+
 _SECURITY_SWITCHES: dict[str, dict[str, object]] = {
     STORAGE_ACCOUNT: {
         "allowSharedKeyAccess": False,
@@ -296,6 +316,7 @@ _SECURITY_SWITCHES: dict[str, dict[str, object]] = {
     },
     "Microsoft.KeyVault/vaults": {"enableRbacAuthorization": True},
     "Microsoft.Insights/components": {"DisableLocalAuth": True},
+    "Microsoft.OperationalInsights/workspaces": {"features.disableLocalAuth": True},
 }
 
 
@@ -307,8 +328,9 @@ def _literal(node: Any) -> object:
 
 
 def security_findings(project: Project) -> list[str]:
-    """Shared keys, public blobs and old TLS off; Key Vault in RBAC mode; App Insights
-    without local auth; the site resolves Key Vault references with its identity."""
+    """Shared keys, public blobs and old TLS off; Key Vault in RBAC mode; Application Insights
+    and Log Analytics without local auth; the site resolves Key Vault references with its
+    identity."""
     findings: list[str] = []
     for type_name, switches in _SECURITY_SWITCHES.items():
         declared = [r for r in project_resources(project, type_name) if not r.existing]
@@ -318,7 +340,7 @@ def security_findings(project: Project) -> list[str]:
             obj = resource.body.obj
             props = None if obj is None else property_value(obj, "properties")
             for key, wanted in switches.items():
-                value = None if props is None else property_value(props, key)
+                value = _path_value(props, *key.split("."))
                 if value is None or _literal(value) != wanted:
                     findings.append(f"{resource.symbol}: properties.{key} must be {wanted!r}")
     for site in project_resources(project, "Microsoft.Web/sites"):
@@ -329,6 +351,92 @@ def security_findings(project: Project) -> list[str]:
     return findings
 
 
+def _evaluated(project: Project, file: Any, node: Any) -> object:
+    """The value of `node` if the evaluator can follow it, else None."""
+    if node is None:
+        return None
+    ok, value = _try_evaluate(project, file, node)
+    return value if ok else None
+
+
+def flex_findings(project: Project, facts: AppFacts) -> list[str]:
+    """The Flex Consumption app the package is built for: an FC1 plan; Python at the version
+    `make package` installs wheels for; deployment storage reached with the user-assigned
+    identity; host storage and Application Insights by identity; a worker thread pool as big
+    as what one instance is handed (a queue instance's messages, an HTTP instance's requests)."""
+    findings: list[str] = []
+    plans = [r for r in project_resources(project, "Microsoft.Web/serverfarms") if not r.existing]
+    if not any(
+        _evaluated(project, r.file, _path_value(r.body.obj, "sku", "name")) == "FC1" for r in plans
+    ):
+        findings.append("no Flex Consumption plan (sku FC1) declared")
+    sites = [r for r in project_resources(project, "Microsoft.Web/sites") if not r.existing]
+    http_concurrency: list[object] = []
+    for site in sites:
+        config = _path_value(site.body.obj, "properties", "functionAppConfig")
+        runtime = [
+            _evaluated(project, site.file, _path_value(config, "runtime", key))
+            for key in ("name", "version")
+        ]
+        if runtime != ["python", facts.package_python_version]:
+            findings.append(
+                f"{site.symbol}: functionAppConfig.runtime is {runtime}, the package is built "
+                f"for python {facts.package_python_version}"
+            )
+        auth = _path_value(config, "deployment", "storage", "authentication")
+        if (
+            _evaluated(project, site.file, _path_value(auth, "type")) != "UserAssignedIdentity"
+            or _path_value(auth, "userAssignedIdentityResourceId") is None
+        ):
+            findings.append(
+                f"{site.symbol}: deployment storage must authenticate with the user-assigned "
+                "identity (functionAppConfig.deployment.storage.authentication)"
+            )
+        always_ready = _path_value(config, "scaleAndConcurrency", "alwaysReady")
+        groups = {"http", *(f"function:{name}" for name in facts.trigger_queues)}
+        for node in [] if always_ready is None else walk(always_ready):
+            group = _path_value(node, "name") if node.type == "object" else None
+            if group is not None and string_literal(group) not in groups:
+                findings.append(
+                    f"{site.symbol}: alwaysReady group {text(group)} is none of {sorted(groups)}"
+                )
+        concurrency = _path_value(
+            config, "scaleAndConcurrency", "triggers", "http", "perInstanceConcurrency"
+        )
+        http_concurrency.append(_evaluated(project, site.file, concurrency))
+    settings = app_settings(project)
+
+    def setting(name: str) -> object:
+        return _evaluated(project, settings.file, settings.values.get(name))
+
+    if setting("AzureWebJobsStorage__credential") != "managedidentity":
+        findings.append("setting AzureWebJobsStorage__credential must be 'managedidentity'")
+    # Its client id is a deployment output, so the written text is checked, not a value.
+    ai_auth = settings.values.get("APPLICATIONINSIGHTS_AUTHENTICATION_STRING")
+    if ai_auth is None or not re.search(r"ClientId=\$\{\w+\};Authorization=AAD", text(ai_auth)):
+        findings.append(
+            "setting APPLICATIONINSIGHTS_AUTHENTICATION_STRING must be "
+            "'ClientId=${<identity client id>};Authorization=AAD'"
+        )
+    threads = setting("PYTHON_THREADPOOL_THREAD_COUNT")
+    queue_prefix = f"{HOST_JSON_OVERRIDE_PREFIX}extensions__queues__"
+    held = [setting(f"{queue_prefix}batchSize"), setting(f"{queue_prefix}newBatchThreshold")]
+    needs = {
+        "batchSize + newBatchThreshold": sum(int(str(v)) for v in held)
+        if all(v is not None for v in held)
+        else None,
+        "the HTTP perInstanceConcurrency": next((c for c in http_concurrency if c), None),
+    }
+    for what, need in needs.items():
+        if need is None:
+            findings.append(f"cannot follow {what} to a number")
+        elif threads is None or int(str(threads)) < int(str(need)):
+            findings.append(
+                f"setting PYTHON_THREADPOOL_THREAD_COUNT ({threads}) is below {what} ({need})"
+            )
+    return findings
+
+
 def deployment_findings(project: Project, facts: AppFacts) -> list[str]:
     """Every rule above."""
     return [
@@ -336,4 +444,5 @@ def deployment_findings(project: Project, facts: AppFacts) -> list[str]:
         *name_findings(project, facts),
         *role_findings(project, facts),
         *security_findings(project),
+        *flex_findings(project, facts),
     ]

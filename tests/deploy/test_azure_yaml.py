@@ -66,5 +66,9 @@ def test_parameters_file_maps_azd_variables_to_declared_params() -> None:
     assert set(parameters["parameters"]) <= set(main.params)
     assert parameters["parameters"]["environmentName"]["value"] == "${AZURE_ENV_NAME}"
     assert parameters["parameters"]["principalId"]["value"] == "${AZURE_PRINCIPAL_ID}"
-    # Secrets are never taken from plain environment variables: azd prompts for them.
-    assert not {"twilioAuthToken", "twilioApiKeySecret"} & set(parameters["parameters"])
+    # The auth token is required and has no default, so azd prompts for it and keeps it with the
+    # environment's secrets. The API key secret is optional (default empty), which azd never
+    # prompts for: it comes from TWILIO_API_KEY_SECRET, with no default written here.
+    assert "twilioAuthToken" not in parameters["parameters"]
+    assert main.param_defaults["twilioAuthToken"] is None
+    assert parameters["parameters"]["twilioApiKeySecret"]["value"] == "${TWILIO_API_KEY_SECRET}"

@@ -8,8 +8,10 @@ from typing import Any
 import pytest
 
 from tests.deploy.bicep_check import (
+    UnresolvedError,
     check_project,
     declared_names,
+    evaluate,
     load_project,
     parse_file,
     symbol_findings,
@@ -160,3 +162,25 @@ def test_values_are_followed_through_module_params(tmp_path: Path) -> None:
         "unknown 'Microsoft.Storage/storageAccounts/queueServices/queues@2024-01-01'"
         " (type not vendored)"
     ]
+
+
+def test_integer_sums_max_and_min_are_evaluated(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "param a int = 16\n"
+        "param b int = 8\n"
+        "var total = string(max(a + b, 20))\n"
+        "var least = min(a, b, 12)\n"
+        "var opaque = max(a, length('x'))\n",
+    )
+    project = load_project(tmp_path)
+    parsed = project.files[path.resolve()]
+
+    def value(name: str) -> object:
+        declaration = parsed.variables[name]
+        return evaluate(project, parsed, declaration.named_children[-1])
+
+    assert value("total") == "24"
+    assert value("least") == 8
+    with pytest.raises(UnresolvedError):
+        value("opaque")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.deploy.conftest import REPO
-from tools.package_app import SITE_PACKAGES, app_files, build_package, read_ignore_rules
+from tools.package_app import SITE_PACKAGES, app_files, read_ignore_rules
 
 FUNCTIONS = sorted(p.parent.name for p in REPO.glob("*/function.json"))
 
@@ -37,9 +37,20 @@ print(json.dumps({"loaded": loaded, "outside": outside}))
 
 @pytest.fixture(scope="module")
 def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The package built from this checkout into a temporary folder, with its zip beside it."""
+    """The package `make package` (what azd's prepackage hook runs) builds from this checkout,
+    into a temporary folder, with its zip beside it. The test's own interpreter runs it, and
+    the venv is taken as it is (`-o`: never rebuilt from here)."""
     out = tmp_path_factory.mktemp("package")
-    build_package(REPO, out / "deploy", out / "api.zip")
+    command = ["make", "-s", "-o", ".venv/.installed", "package"]
+    result = subprocess.run(
+        [*command, f"PY={sys.executable}", f"PACKAGE_DIR={out}"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert result.returncode == 0, f"make package failed:\n{result.stdout}\n{result.stderr}"
     return out / "deploy"
 
 

@@ -168,7 +168,8 @@ def _queue_message(payload: dict[str, Any], message_id: str, dequeue: int) -> Qu
     return QueueMessage(id=message_id or uuid.uuid4().hex, body=body, dequeue_count=dequeue)
 
 
-def wait_for[T](what: str, probe: Callable[[], T | None], timeout: float = 20.0) -> T:
+# Generous: the suite shares 2 cores with Azurite, the emulator and other test processes.
+def wait_for[T](what: str, probe: Callable[[], T | None], timeout: float = 60.0) -> T:
     """Poll `probe` until it returns something truthy; fail naming `what` otherwise."""
     deadline = time.monotonic() + timeout
     last: T | None = None

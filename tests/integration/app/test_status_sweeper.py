@@ -191,3 +191,75 @@ def test_a_call_whose_callbacks_were_lost_is_learned_by_polling(app_down: Any, r
     assert (state.status, state.twilio_sid) == ("completed", call["sid"])
     polled = [r for r in delivery_store.list_history(rid) if r["source"] == "poll"]
     assert [r["status"] for r in polled] == ["completed"]
+
+
+def test_a_settled_claim_sent_later_is_polled_when_its_callbacks_are_lost(
+    app_down: Any, rid: str
+) -> None:
+    # A claim whose attempt died before the send, two hours ago: the sweeper settles it
+    # `failed` (nothing at Twilio) and drops it from the index.
+    request = _sms(rid)
+    opened = delivery_store.now() - timedelta(hours=2)
+    delivery_store.open_delivery(rid, "sms", opened, opened, request)
+    delivery_store.create_state(
+        rid,
+        {
+            "channel": "sms",
+            "status": "sending",
+            "status_source": "local",
+            "attempts": 1,
+            "event_count": 0,
+            "created_at": opened,
+            "claimed_at": opened,
+            "claimed_by": "queued-message",
+            "claimed_dequeue_count": 1,
+            "request_hash": request_fingerprint(SMS.model.model_validate(request)),
+        },
+    )
+    assert sweep(now=_later()).abandoned == 1
+    # Its queue message comes back (the host was down longer than the claim timeout; or it is
+    # replayed from -poison): the attempt reconciles, finds nothing, sends.
+    app_down.send_sms(request, message_id="queued-message", dequeue=2)
+    (message,) = app_down.wait_for(
+        "the emulator to deliver",
+        lambda: [m for m in app_down.messages_for(rid) if m["status"] == "delivered"],
+    )
+    # No callback reaches the app: the sweeper must still learn the final status.
+    summary = sweep(now=_later())
+    assert rid in summary.request_ids
+    state = delivery_store.get_state(rid)
+    assert state is not None
+    assert (state.status, state.twilio_sid) == ("delivered", message["sid"])
+    assert sweep(now=_later()).due == 0
+
+
+def test_a_message_deleted_at_twilio_neither_stops_the_sweep_nor_stays_for_ever(
+    app_down: Any, rid: str
+) -> None:
+    # Two SMS whose callbacks were lost; the first one's Message is then deleted at Twilio (its
+    # owner, or a retention policy): Twilio answers 404 when the sweeper asks for it.
+    deleted, kept = f"{rid}-a", f"{rid}-b"
+    for each in (deleted, kept):
+        app_down.send_sms(_sms(each))
+    sids = {
+        each: app_down.wait_for(
+            "the emulator to deliver",
+            lambda each=each: [
+                m["sid"] for m in app_down.messages_for(each) if m["status"] == "delivered"
+            ],
+        )[0]
+        for each in (deleted, kept)
+    }
+    twilio_gateway.get_client().messages(sids[deleted]).delete()
+    summary = sweep(now=_later())
+    assert summary.stopped is None  # a 404 is about one delivery, not the settings
+    assert (summary.errors, summary.request_ids) == (1, [deleted, kept])
+    assert delivery_store.get_state(kept).status == "delivered"  # type: ignore[union-attr]
+    # Asked again with back-off until the age limit, then given up: final status unknown.
+    too_old = delivery_store.now() + timedelta(hours=get_settings().status_sweep_max_age_hours)
+    last = sweep(now=too_old)
+    assert (last.request_ids, last.unknown) == ([deleted], 1)
+    (row,) = [r for r in delivery_store.list_history(deleted) if r["source"] == "poll"]
+    assert row["RowKey"] == f"h-poll-final-status-unknown-{sids[deleted]}"
+    assert "404" in row["detail"] or "not found" in row["detail"]
+    assert sweep(now=too_old + timedelta(hours=7)).due == 0

@@ -187,6 +187,25 @@ def test_list_filters_by_date_sent(client: Client, kit: Any) -> None:
     assert client.messages.list(to=to, date_sent_after=tomorrow) == []
 
 
+def test_list_date_sent_bounds_keep_the_day_and_compare_moments_to_the_second(
+    client: Client, kit: Any
+) -> None:
+    to = "+15551230031"
+    message = client.messages.create(to=to, from_="+15551239999", body="dated")
+    sent = kit.wait_for(lambda: client.messages(message.sid).fetch().date_sent, "date_sent")
+    day = sent.date()
+
+    # "Messages with sent_dates on and before a specific date": the day itself is kept, sent
+    # as `YYYY-MM-DD` or as twilio-python's midnight date-time alike.
+    for bound in (day, str(day)):
+        assert [m.sid for m in client.messages.list(to=to, date_sent_before=bound)] == [message.sid]
+        assert [m.sid for m in client.messages.list(to=to, date_sent_after=bound)] == [message.sid]
+    assert [m.sid for m in client.messages.list(to=to, date_sent_after=sent)] == [message.sid]
+    assert client.messages.list(to=to, date_sent_after=sent + timedelta(seconds=1)) == []
+    assert [m.sid for m in client.messages.list(to=to, date_sent_before=sent)] == [message.sid]
+    assert client.messages.list(to=to, date_sent_before=sent - timedelta(seconds=1)) == []
+
+
 def test_redact_body_with_empty_string(client: Client) -> None:
     message = client.messages.create(to="+15551230040", from_="+15551239999", body="secret")
     updated = client.messages(message.sid).update(body="")

@@ -10,7 +10,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import pytest
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -127,6 +127,33 @@ def test_list_filters_by_start_time(client: Client, kit: Any) -> None:
     assert [c.sid for c in client.calls.list(start_time_after=today)] == [sid]
     assert client.calls.list(start_time_before=today - timedelta(days=1)) == []
     assert client.calls.list(start_time_after=today + timedelta(days=1)) == []
+
+
+def test_list_date_bounds_follow_twilios_documented_rules(client: Client, kit: Any) -> None:
+    sid = create(client).sid
+    kit.wait_ended(sid)
+    call = client.calls(sid).fetch()
+    day, started, ended = call.start_time.date(), call.start_time, call.end_time
+
+    # "Only include calls that started before this date": not the day itself, whether the day
+    # is sent as `YYYY-MM-DD` or as twilio-python's midnight date-time.
+    for bound in (day, str(day)):
+        assert client.calls.list(start_time_before=bound) == []
+        assert [c.sid for c in client.calls.list(start_time_before=day + timedelta(1))] == [sid]
+        assert [c.sid for c in client.calls.list(start_time_after=bound)] == [sid]
+    assert [c.sid for c in client.calls.list(end_time=ended.date())] == [sid]
+    # A date-time with a time of day compares to the second, both ends inclusive.
+    assert [c.sid for c in client.calls.list(start_time_after=started)] == [sid]
+    assert client.calls.list(start_time_after=started + timedelta(seconds=1)) == []
+    assert [c.sid for c in client.calls.list(end_time_before=ended)] == [sid]
+    assert client.calls.list(end_time_before=ended - timedelta(seconds=1)) == []
+
+
+def test_list_with_a_date_filter_that_is_no_date_is_20001(client: Client) -> None:
+    with pytest.raises(TwilioException) as caught:
+        client.calls.list(start_time="last tuesday")
+
+    assert "20001" in str(caught.value)
 
 
 def test_list_pages_newest_first_like_twilio(client: Client) -> None:

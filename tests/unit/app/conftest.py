@@ -21,30 +21,10 @@ from azure.storage.queue import QueueClient, TextBase64DecodePolicy
 from twilio.request_validator import RequestValidator
 
 from shared.process_state import reset_process_state
+from shared.settings import SETTING_NAMES
 
 ACCOUNT_SID = "AC" + "1" * 32
 AUTH_TOKEN = "unit-test-auth-token"
-APP_SETTING_NAMES = (
-    "AzureWebJobsStorage",
-    "TWILIO_ACCOUNT_SID",
-    "TWILIO_AUTH_TOKEN",
-    "TWILIO_API_KEY_SID",
-    "TWILIO_API_KEY_SECRET",
-    "TWILIO_FROM_NUMBER",
-    "TWILIO_MESSAGING_SERVICE_SID",
-    "TWILIO_API_BASE_URL",
-    "TWILIO_HTTP_TIMEOUT_SECONDS",
-    "PUBLIC_BASE_URL",
-    "SMS_QUEUE_NAME",
-    "CALL_QUEUE_NAME",
-    "EVENTS_QUEUE_NAME",
-    "DELIVERIES_TABLE_NAME",
-    "STATUS_SWEEP_SCHEDULE",
-    "STATUS_SWEEP_BACKOFF_SECONDS",
-    "STATUS_SWEEP_MAX_AGE_HOURS",
-    "STATUS_SWEEP_MAX_DELIVERIES",
-    "STATUS_SWEEP_CLAIM_TIMEOUT_MINUTES",
-)
 
 
 @dataclass
@@ -65,7 +45,7 @@ class AppEnv:
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
     """No app setting (and no TWILIO_REGION/EDGE) in the environment; caches reset."""
-    for name in (*APP_SETTING_NAMES, "TWILIO_REGION", "TWILIO_EDGE"):
+    for name in (*sorted(SETTING_NAMES), "TWILIO_REGION", "TWILIO_EDGE"):
         monkeypatch.delenv(name, raising=False)
     reset_process_state()
     yield monkeypatch

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from shared.process_state import reset_process_state
-from shared.settings import SettingsError, get_settings, load_settings
+from shared.settings import (
+    MIN_STATUS_SWEEP_CLAIM_TIMEOUT_MINUTES,
+    SettingsError,
+    get_settings,
+    load_settings,
+)
 
 VALID = {
     "AzureWebJobsStorage": "UseDevelopmentStorage=true",
@@ -80,6 +88,7 @@ def test_a_missing_setting_is_named(missing: str) -> None:
         ("STATUS_SWEEP_MAX_DELIVERIES", "2.5"),
         ("STATUS_SWEEP_MAX_DELIVERIES", "0"),
         ("STATUS_SWEEP_CLAIM_TIMEOUT_MINUTES", "soon"),
+        ("STATUS_SWEEP_CLAIM_TIMEOUT_MINUTES", "4.9"),
     ],
 )
 def test_a_malformed_setting_is_named(name: str, value: str) -> None:
@@ -125,3 +134,11 @@ def test_a_setting_error_never_shows_a_secret(name: str, value: str) -> None:
 def test_a_setting_error_shows_a_harmless_value() -> None:
     with pytest.raises(SettingsError, match="'5551234'"):
         load_settings({**VALID, "TWILIO_FROM_NUMBER": "5551234"})
+
+
+def test_the_claim_timeout_is_not_shorter_than_the_function_timeout() -> None:
+    """host.json's functionTimeout is the floor the settings check assumes."""
+    host = json.loads((Path(__file__).resolve().parents[3] / "host.json").read_text("utf-8"))
+    hours, minutes, seconds = (int(part) for part in host["functionTimeout"].split(":"))
+    function_timeout = hours * 60 + minutes + seconds / 60
+    assert function_timeout == MIN_STATUS_SWEEP_CLAIM_TIMEOUT_MINUTES

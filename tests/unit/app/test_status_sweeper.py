@@ -351,3 +351,72 @@ def test_an_unexpected_error_with_one_delivery_does_not_stop_the_others(app_env:
     assert state is not None
     assert state.status == "delivered"
     assert _index_row("buggy", now) is not None  # due again next run
+
+
+def _take_over(rid: str) -> None:
+    """What a live attempt's reclaim writes (`send_pipeline._reclaim`): the next claim."""
+    delivery_store.update_state(
+        rid,
+        lambda state: {
+            "status": "sending",
+            "status_source": "local",
+            "attempts": state.attempts + 1,
+            "claimed_at": delivery_store.now(),
+            "failure_class": "",
+        },
+    )
+
+
+def test_a_claim_taken_over_while_it_is_settled_is_not_failed(
+    app_env: Any, read_events: Any
+) -> None:
+    now = delivery_store.now()
+    opened = now - timedelta(hours=2)
+    _open("claim-back", opened, sid=None)
+
+    class LiveAttempt(FakeTwilio):
+        """Twilio has nothing yet; meanwhile the request's queue message came back (the host was
+        down longer than the claim timeout) and its attempt took the claim over."""
+
+        def find(
+            self, channel: Channel, request: dict[str, Any], since: datetime
+        ) -> list[TwilioResource]:
+            found = super().find(channel, request, since)
+            _take_over("claim-back")
+            return found
+
+    summary = sweep(LiveAttempt(), now=now + 2 * MINUTE)
+    assert summary.abandoned == 0
+    state = delivery_store.get_state("claim-back")
+    assert state is not None
+    # The live attempt's claim stands (it reconciles, then sends): no `failed` recorded on it.
+    assert (state.status, state.attempts) == ("sending", 2)
+    assert [e for e in read_events() if e["id"] == "claim-back"] == []
+    assert _index_row("claim-back", opened) is not None
+
+
+def test_a_claim_taken_over_before_the_settled_row_is_closed_is_indexed_again(
+    app_env: Any, monkeypatch: Any
+) -> None:
+    now = delivery_store.now()
+    opened = now - timedelta(hours=2)
+    _open("claim-late", opened, sid=None)
+    close = delivery_store.close_delivery
+
+    def taken_over_first(request_id: str, partition: str) -> None:
+        # The live attempt reclaims and indexes the delivery (a no-op: the row is there) just
+        # after the sweeper recorded `failed`, just before the sweeper removes the row.
+        _take_over(request_id)
+        delivery_store.open_delivery(
+            request_id, "sms", now, now, _request(request_id), created_at=opened
+        )
+        close(request_id, partition)
+
+    monkeypatch.setattr(delivery_store, "close_delivery", taken_over_first)
+    summary = sweep(FakeTwilio(), now=now + 2 * MINUTE)
+    monkeypatch.setattr(delivery_store, "close_delivery", close)
+    assert summary.abandoned == 1
+    state = delivery_store.get_state("claim-late")
+    assert state is not None
+    assert (state.status, state.attempts) == ("sending", 2)
+    assert _index_row("claim-late", opened) is not None  # polled once the attempt has sent

@@ -127,3 +127,50 @@ def test_azd_outputs_may_name_the_queues(tmp_path: Path) -> None:
     )
     settings = load_settings(azd_env="prod", environ={}, directory=tmp_path)
     assert (settings.sms_queue, settings.call_queue) == ("prod-sms", "call-requests")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://mystore1.blob.core.windows.net",
+        "https://mystore1.queue.core.windows.net/",
+        "https://mystore1.table.core.windows.net",
+    ],
+)
+def test_an_account_url_gives_the_queue_and_table_endpoints(url: str, tmp_path: Path) -> None:
+    settings = load_settings(account_url=url, environ={}, directory=tmp_path)
+    assert settings.storage == IdentityConnection(
+        "https://mystore1.queue.core.windows.net", "https://mystore1.table.core.windows.net"
+    )
+
+
+def test_an_account_url_keeps_its_cloud(tmp_path: Path) -> None:
+    url = "https://mystore1.blob.core.chinacloudapi.cn"
+    settings = load_settings(account_url=url, environ={}, directory=tmp_path)
+    assert settings.storage == IdentityConnection(
+        "https://mystore1.queue.core.chinacloudapi.cn",
+        "https://mystore1.table.core.chinacloudapi.cn",
+    )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://mystore1.blob.core.windows.net",
+        "https://127.0.0.1:10000/devstoreaccount1",
+        "https://mystore1.web.core.windows.net",
+        "https://mystore1.blob.core.windows.net/container",
+    ],
+)
+def test_an_account_url_that_is_not_an_account_endpoint_is_refused(
+    url: str, tmp_path: Path
+) -> None:
+    with pytest.raises(InvalidInputError, match="--account-url"):
+        load_settings(account_url=url, environ={}, directory=tmp_path)
+
+
+def test_an_account_url_with_other_endpoint_options_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInputError, match="one of --account-url"):
+        load_settings(
+            account_url="https://a1b.blob.core.windows.net", account_name="a1b", environ={}
+        )

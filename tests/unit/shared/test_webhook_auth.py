@@ -1,4 +1,7 @@
-"""Webhook signatures: public URL rebuilding and `X-Twilio-Signature` checks with real HMACs."""
+"""Webhook signatures: public URL rebuilding and `X-Twilio-Signature` checks with real HMACs.
+
+The checker takes the form fields as the app reads them from a `func.HttpRequest`: name/value
+pairs (`parse_form_body`, `webhook_request.form_fields`)."""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from shared.webhook_auth import (
     path_and_raw_query,
     public_url,
 )
+from shared.webhook_request import form_fields
 
 TOKEN = "f00dfeedf00dfeedf00dfeedf00dfeed"
 CALL_PARAMS = {
@@ -24,6 +28,7 @@ CALL_PARAMS = {
     "Caller": "+15005550006",
     "SequenceNumber": "1",
 }
+CALL_FIELDS = list(CALL_PARAMS.items())
 
 
 def sign(url: str, params: object = None, token: str = TOKEN) -> str:
@@ -41,10 +46,10 @@ def test_twilio_documentation_vector() -> None:
     }
     signature = "L/OH5YylLD5NRKLltdqwSvS0BnU="
     assert is_valid_twilio_request(
-        "12345", "https://example.com", "/myapp.php", "foo=1&bar=2", params, signature
+        "12345", "https://example.com", "/myapp.php", "foo=1&bar=2", params.items(), signature
     )
     assert not is_valid_twilio_request(
-        "12345", "https://example.com", "/myapp.php", "bar=2&foo=1", params, signature
+        "12345", "https://example.com", "/myapp.php", "bar=2&foo=1", params.items(), signature
     )
 
 
@@ -90,14 +95,14 @@ def test_http_with_explicit_port_is_signed_with_the_port() -> None:
     signature = sign(url, CALL_PARAMS)
     path, query = "/api/status_callback", "rid=r1&channel=call"
     assert is_valid_twilio_request(
-        TOKEN, "http://127.0.0.1:7071", path, query, CALL_PARAMS, signature
+        TOKEN, "http://127.0.0.1:7071", path, query, CALL_FIELDS, signature
     )
     # another port or none at all is another URL
     assert not is_valid_twilio_request(
-        TOKEN, "http://127.0.0.1:7072", path, query, CALL_PARAMS, signature
+        TOKEN, "http://127.0.0.1:7072", path, query, CALL_FIELDS, signature
     )
     assert not is_valid_twilio_request(
-        TOKEN, "http://127.0.0.1", path, query, CALL_PARAMS, signature
+        TOKEN, "http://127.0.0.1", path, query, CALL_FIELDS, signature
     )
 
 
@@ -113,7 +118,7 @@ def test_http_with_explicit_port_is_signed_with_the_port() -> None:
 def test_https_port_quirks_are_accepted(signed_url: str) -> None:
     signature = sign(signed_url, CALL_PARAMS)
     assert is_valid_twilio_request(
-        TOKEN, "https://fn.example.net:8443", "/api/twiml_voice", "rid=r1", CALL_PARAMS, signature
+        TOKEN, "https://fn.example.net:8443", "/api/twiml_voice", "rid=r1", CALL_FIELDS, signature
     )
 
 
@@ -124,7 +129,7 @@ def test_https_default_port_in_base_matches_a_url_signed_without_port() -> None:
         "https://fn.example.net:443",
         "/api/status_callback",
         "rid=r1",
-        CALL_PARAMS,
+        CALL_FIELDS,
         signature,
     )
 
@@ -132,7 +137,7 @@ def test_https_default_port_in_base_matches_a_url_signed_without_port() -> None:
 def test_scheme_must_match() -> None:
     signature = sign("https://fn.example.net/api/status_callback?rid=r1", CALL_PARAMS)
     assert not is_valid_twilio_request(
-        TOKEN, "http://fn.example.net", "/api/status_callback", "rid=r1", CALL_PARAMS, signature
+        TOKEN, "http://fn.example.net", "/api/status_callback", "rid=r1", CALL_FIELDS, signature
     )
 
 
@@ -141,10 +146,10 @@ def test_path_prefix_of_the_public_base_is_part_of_the_signed_url() -> None:
     signature = sign(signed, CALL_PARAMS)
     path, query = "/api/status_callback", "rid=r1&channel=sms"
     assert is_valid_twilio_request(
-        TOKEN, "https://gw.example.com/twilio", path, query, CALL_PARAMS, signature
+        TOKEN, "https://gw.example.com/twilio", path, query, CALL_FIELDS, signature
     )
     assert not is_valid_twilio_request(
-        TOKEN, "https://gw.example.com", path, query, CALL_PARAMS, signature
+        TOKEN, "https://gw.example.com", path, query, CALL_FIELDS, signature
     )
 
 
@@ -152,11 +157,11 @@ def test_encoded_query_is_validated_raw_not_re_encoded() -> None:
     raw_query = "rid=a%2Fb&note=hi+there%21&x=%E2%9C%93"
     signature = sign(f"https://fn.example.net/api/twiml_voice?{raw_query}", CALL_PARAMS)
     assert is_valid_twilio_request(
-        TOKEN, "https://fn.example.net", "/api/twiml_voice", raw_query, CALL_PARAMS, signature
+        TOKEN, "https://fn.example.net", "/api/twiml_voice", raw_query, CALL_FIELDS, signature
     )
     decoded = "rid=a/b&note=hi there!&x=✓"
     assert not is_valid_twilio_request(
-        TOKEN, "https://fn.example.net", "/api/twiml_voice", decoded, CALL_PARAMS, signature
+        TOKEN, "https://fn.example.net", "/api/twiml_voice", decoded, CALL_FIELDS, signature
     )
 
 
@@ -164,18 +169,18 @@ def test_get_request_is_signed_over_the_query_only() -> None:
     raw_query = urlencode({"rid": "r1", "CallSid": "CA1", "CallStatus": "in-progress"})
     signature = sign(f"http://127.0.0.1:7071/api/twiml_voice?{raw_query}")
     assert is_valid_twilio_request(
-        TOKEN, "http://127.0.0.1:7071", "/api/twiml_voice", raw_query, {}, signature
+        TOKEN, "http://127.0.0.1:7071", "/api/twiml_voice", raw_query, [], signature
     )
     tampered = raw_query.replace("in-progress", "completed")
     assert not is_valid_twilio_request(
-        TOKEN, "http://127.0.0.1:7071", "/api/twiml_voice", tampered, {}, signature
+        TOKEN, "http://127.0.0.1:7071", "/api/twiml_voice", tampered, [], signature
     )
 
 
 @pytest.mark.parametrize("signature", [None, ""])
 def test_missing_signature_is_denied(signature: str | None) -> None:
     assert not is_valid_twilio_request(
-        TOKEN, "http://127.0.0.1:7071", "/api/status_callback", "rid=r1", CALL_PARAMS, signature
+        TOKEN, "http://127.0.0.1:7071", "/api/status_callback", "rid=r1", CALL_FIELDS, signature
     )
 
 
@@ -183,7 +188,7 @@ def test_signature_with_another_token_is_denied() -> None:
     url = "http://127.0.0.1:7071/api/status_callback?rid=r1"
     forged = sign(url, CALL_PARAMS, token="0" * 32)
     assert not is_valid_twilio_request(
-        TOKEN, "http://127.0.0.1:7071", "/api/status_callback", "rid=r1", CALL_PARAMS, forged
+        TOKEN, "http://127.0.0.1:7071", "/api/status_callback", "rid=r1", CALL_FIELDS, forged
     )
 
 
@@ -191,7 +196,7 @@ def test_empty_auth_token_denies_even_a_matching_signature() -> None:
     url = "http://127.0.0.1:7071/api/status_callback?rid=r1"
     signature = sign(url, CALL_PARAMS, token="")
     assert not is_valid_twilio_request(
-        "", "http://127.0.0.1:7071", "/api/status_callback", "rid=r1", CALL_PARAMS, signature
+        "", "http://127.0.0.1:7071", "/api/status_callback", "rid=r1", CALL_FIELDS, signature
     )
 
 
@@ -209,14 +214,14 @@ def test_changed_params_are_denied(changed: dict[str, str]) -> None:
     url = "http://127.0.0.1:7071/api/status_callback?rid=r1"
     signature = sign(url, CALL_PARAMS)
     assert not is_valid_twilio_request(
-        TOKEN, "http://127.0.0.1:7071", "/api/status_callback", "rid=r1", changed, signature
+        TOKEN, "http://127.0.0.1:7071", "/api/status_callback", "rid=r1", changed.items(), signature
     )
 
 
 def test_changed_rid_in_query_is_denied() -> None:
     signature = sign("http://127.0.0.1:7071/api/status_callback?rid=r1", CALL_PARAMS)
     assert not is_valid_twilio_request(
-        TOKEN, "http://127.0.0.1:7071", "/api/status_callback", "rid=r2", CALL_PARAMS, signature
+        TOKEN, "http://127.0.0.1:7071", "/api/status_callback", "rid=r2", CALL_FIELDS, signature
     )
 
 
@@ -229,10 +234,10 @@ def test_repeated_form_keys_count_every_value() -> None:
     ]
     signature = sign(url, MultiDict(pairs))
     base, path, query = "http://127.0.0.1:7071", "/api/status_callback", "rid=r1"
-    assert is_valid_twilio_request(TOKEN, base, path, query, pairs, signature)
-    assert is_valid_twilio_request(TOKEN, base, path, query, MultiDict(pairs), signature)
-    # a plain dict keeps one value per key: not what was signed
-    assert not is_valid_twilio_request(TOKEN, base, path, query, dict(pairs), signature)
+    req = func.HttpRequest(method="POST", url=url, body=urlencode(pairs).encode(), headers={})
+    assert is_valid_twilio_request(TOKEN, base, path, query, form_fields(req), signature)
+    # one value per key (what a plain dict would keep) is not what was signed
+    assert not is_valid_twilio_request(TOKEN, base, path, query, dict(pairs).items(), signature)
     assert not is_valid_twilio_request(TOKEN, base, path, query, pairs[:2], signature)
 
 
@@ -254,7 +259,7 @@ def test_blank_fields_are_signed_too() -> None:
     signature = sign(url, {"CallSid": "CA1", "ForwardedFrom": "", "CallStatus": "ringing"})
     base, path, query = "http://127.0.0.1:7071", "/api/status_callback", "rid=r1"
     assert is_valid_twilio_request(TOKEN, base, path, query, parse_form_body(body), signature)
-    without_blank = {"CallSid": "CA1", "CallStatus": "ringing"}
+    without_blank = [("CallSid", "CA1"), ("CallStatus", "ringing")]
     assert not is_valid_twilio_request(TOKEN, base, path, query, without_blank, signature)
 
 
@@ -278,5 +283,6 @@ def test_azure_http_request_behind_an_https_front_end() -> None:
     path, query = path_and_raw_query(req.url)
     assert (path, query) == ("/api/status_callback", raw_query)
     header = req.headers.get("X-Twilio-Signature")
-    assert is_valid_twilio_request(TOKEN, "https://fn.example.net", path, query, req.form, header)
-    assert not is_valid_twilio_request(TOKEN, "http://10.0.0.4:80", path, query, req.form, header)
+    fields = form_fields(req)
+    assert is_valid_twilio_request(TOKEN, "https://fn.example.net", path, query, fields, header)
+    assert not is_valid_twilio_request(TOKEN, "http://10.0.0.4:80", path, query, fields, header)
