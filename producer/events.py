@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.queue import QueueMessage
 from pydantic import ValidationError
 
@@ -74,7 +76,13 @@ def read_events(queues: StorageQueues, queue_name: str, *, delete: bool) -> Iter
             return
         for message in batch:
             yield _parsed(message)
-            with storage_errors(f"delete event {message.id} from queue {queue_name!r}"):
+            # Gone already (404): an earlier try of this delete took effect though its answer
+            # was lost (the SDK retried), or the claim ran out and another consumer took and
+            # deleted it. Either way the event is consumed; events are at least once.
+            with (
+                storage_errors(f"delete event {message.id} from queue {queue_name!r}"),
+                contextlib.suppress(ResourceNotFoundError),
+            ):
                 queue.delete_message(message)
 
 

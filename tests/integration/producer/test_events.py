@@ -7,6 +7,7 @@ import select
 import signal
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,9 +15,12 @@ from typing import TYPE_CHECKING
 import pytest
 from azure.storage.queue import QueueServiceClient
 
+from producer import events
 from producer.cli import main
+from producer.queues import StorageQueues
 from shared.contracts import DeliveryEvent
 from shared.events_publisher import publish
+from shared.storage_connection import ConnectionString
 
 if TYPE_CHECKING:  # the fixture's type only; conftest modules are not imported by tests
     from .conftest import Names
@@ -110,4 +114,29 @@ def test_follow_prints_new_events_until_interrupted(
         follower.send_signal(signal.SIGINT)
         assert follower.wait(timeout=30) == 0
     assert DeliveryEvent.model_validate_json(line) == _event("r-3", "sent", 1)
+    assert _remaining(plain_queue, names.events) == 0
+
+
+@pytest.mark.usefixtures("app_settings")
+def test_an_event_deleted_meanwhile_counts_as_consumed(
+    names: Names,
+    storage_connection_string: str,
+    plain_queue: QueueServiceClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The claim on an event runs out while its consumer is busy; another consumer takes and
+    deletes it; the first one's delete then finds nothing, which is not an error."""
+    monkeypatch.setattr(events, "CLAIM_SECONDS", 1)
+    publish(_event("r-4", "sent", 1))
+    publish(_event("r-4", "delivered", 2))
+    queues = StorageQueues(ConnectionString(storage_connection_string))
+    slow = events.read_events(queues, names.events, delete=True)
+    first = next(slow)
+    time.sleep(1.5)  # the claim runs out while the first consumer works on the event
+    taken = list(events.read_events(queues, names.events, delete=True))
+    assert first.event in [r.event for r in taken]
+    # Deleting what the other consumer deleted raises nothing; the rest of the first consumer's
+    # batch ran out too, so it sees those events again (at least once), nothing new.
+    rest = list(slow)
+    assert {r.message_id for r in rest} <= {r.message_id for r in taken}
     assert _remaining(plain_queue, names.events) == 0
