@@ -92,6 +92,28 @@ def _unchanged(rid: str, read_events: Any, status: str) -> None:
 DELIVERED = {**SMS_SENT, "MessageStatus": "delivered", "SmsStatus": "delivered"}
 
 
+def _assert_ignored(
+    rid: str,
+    channel: str,
+    recorded: str | None,
+    altered: dict[str, str],
+    captured: dict[str, str] | None,
+    problem: str,
+    signed: Any,
+    read_events: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A delivery (with `recorded` as its SID) gets the `altered` callback: 204, nothing
+    written, and one warning naming the rid and the `problem`."""
+    _delivery(rid, channel, recorded)
+    caplog.set_level(logging.WARNING)
+    assert _post(signed, rid, channel, altered, captured) == 204
+    _unchanged(rid, read_events, "queued" if recorded else "sending")
+    (warning,) = [r.getMessage() for r in caplog.records if "callback ignored" in r.getMessage()]
+    assert f"rid={rid}" in warning
+    assert problem in warning
+
+
 @pytest.mark.parametrize("recorded", [SMS_SID, None], ids=["sid-recorded", "no-sid-yet"])
 @pytest.mark.parametrize(
     ("altered", "captured", "problem"),
@@ -120,13 +142,7 @@ def test_an_sms_callback_without_its_sid_writes_nothing(
     captured: dict[str, str] | None,
     problem: str,
 ) -> None:
-    _delivery("r-1", "sms", recorded)
-    caplog.set_level(logging.WARNING)
-    assert _post(signed, "r-1", "sms", altered, captured) == 204
-    _unchanged("r-1", read_events, "queued" if recorded else "sending")
-    (warning,) = [r.getMessage() for r in caplog.records if "callback ignored" in r.getMessage()]
-    assert "rid=r-1" in warning
-    assert problem in warning
+    _assert_ignored("r-1", "sms", recorded, altered, captured, problem, signed, read_events, caplog)
 
 
 @pytest.mark.parametrize("recorded", [CALL_SID, None], ids=["sid-recorded", "no-sid-yet"])
@@ -152,13 +168,9 @@ def test_a_call_callback_without_its_sid_or_sequence_writes_nothing(
     captured: dict[str, str] | None,
     problem: str,
 ) -> None:
-    _delivery("r-2", "call", recorded)
-    caplog.set_level(logging.WARNING)
-    assert _post(signed, "r-2", "call", altered, captured) == 204
-    _unchanged("r-2", read_events, "queued" if recorded else "sending")
-    (warning,) = [r.getMessage() for r in caplog.records if "callback ignored" in r.getMessage()]
-    assert "rid=r-2" in warning
-    assert problem in warning
+    _assert_ignored(
+        "r-2", "call", recorded, altered, captured, problem, signed, read_events, caplog
+    )
 
 
 @pytest.mark.parametrize(
