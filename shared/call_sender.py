@@ -12,14 +12,14 @@ from shared.callback_urls import TWIML_OVERRIDES, status_callback_url, with_conn
 from shared.contracts import CallRequest
 from shared.delivery_store import StateChange
 from shared.failure_classes import ClassifiedError, FailureClass, SettingsValue
-from shared.send_pipeline import BadInputError
+from shared.send_channel import BadInputError
 from shared.settings import get_settings
 from shared.twilio_gateway import TwilioResource
 from shared.twiml_render import MAX_TWIML_BYTES, largest_document_bytes, twiml_voice_url
 
 
 class CallSender:
-    """`send_pipeline.Sender` for phone calls."""
+    """`send_channel.Sender` for phone calls."""
 
     channel: Literal["call"] = "call"
     model: type[BaseModel] = CallRequest
@@ -46,8 +46,8 @@ class CallSender:
         if request.script is None:
             return {}
         return {
-            "program": {
-                "script": [step.model_dump(exclude_none=True) for step in request.script],
+            "script": {
+                "steps": [step.model_dump(exclude_none=True) for step in request.script],
                 "voice": request.voice,
                 "language": request.language,
             }

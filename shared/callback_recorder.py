@@ -15,8 +15,8 @@ from collections.abc import Mapping
 
 from pydantic import JsonValue
 
-from shared import delivery_store
-from shared.delivery_recorder import RecordOutcome, Report, record
+from shared.delivery_recorder import DeliveryRecorder
+from shared.delivery_report import RecordOutcome, Report
 from shared.failure_classes import OPTED_OUT_CODE
 from shared.log_safety import mask_number
 
@@ -66,9 +66,9 @@ def _malformed(channel: str, form: Mapping[str, str]) -> str | None:
 
 
 def record_status_callback(
-    rid: str | None, channel: str | None, form: Mapping[str, str]
+    recorder: DeliveryRecorder, rid: str | None, channel: str | None, form: Mapping[str, str]
 ) -> RecordOutcome:
-    """Apply one status callback (already signature-checked) to delivery `rid`.
+    """Apply one status callback (already signature-checked) to delivery `rid` with `recorder`.
 
     `channel` (`sms`/`call`, from the callback URL the app gave Twilio) says which of Twilio's
     field sets to read; without it, a `CallStatus` field means a call.
@@ -85,7 +85,7 @@ def record_status_callback(
     log = f"rid={rid} sid={sid} status={status} to={mask_number(form.get('To'))}"
     if not rid or not status:
         logger.warning("status callback without rid or status ignored: %s", log)
-        return RecordOutcome.UNKNOWN if not rid else RecordOutcome.IGNORED
+        return RecordOutcome.NOT_FOUND if not rid else RecordOutcome.IGNORED
     malformed = _malformed("call" if is_call else "sms", form)
     if malformed is not None:
         # Answered 2xx all the same: Twilio would retry an error, and a retry cannot fix it.
@@ -100,7 +100,7 @@ def record_status_callback(
     detail: dict[str, JsonValue] = {
         name: form[field] for field, name in _DETAIL_FIELDS.items() if form.get(field)
     }
-    outcome = record(
+    outcome = recorder.record(
         rid,
         Report(
             key=f"cb-{sid or 'nosid'}-{status}-{'x' if sequence is None else sequence}",
@@ -113,9 +113,9 @@ def record_status_callback(
             detail=detail,
         ),
     )
-    if outcome == RecordOutcome.UNKNOWN:
+    if outcome == RecordOutcome.NOT_FOUND:
         logger.warning("status callback for an unknown request: %s", log)
     elif error_code == OPTED_OUT_CODE and form.get("To"):
-        delivery_store.mark_opted_out(form["To"], rid, error_code)
+        recorder.store.mark_opted_out(form["To"], rid, error_code)
     logger.info("status callback %s: %s", outcome, log)
     return outcome

@@ -1,76 +1,273 @@
 """Record one report about a delivery: apply it to the state row, append history, emit an event.
 
-Used by the send path (the app's own transitions), the status callback and the Gather answers.
-Order: state (ETag-checked) → event → history row. The history row marks the report as done, so
-a report repeated after that changes nothing; if the process dies before it, the retried report
-finds its key in `last_report_key` and the event is published again (at least once). A copy of
-the report that runs concurrently and loses the ETag race to the first one (412, then finds its
-key applied) is a duplicate: it changes and publishes nothing.
+Used by the send path (the app's own transitions), the status callback, the Gather answers and
+the status sweeper. The state row names the keys of its latest applied reports
+(`report_keys`), so one read tells a repeated report apart.
+
+Order for a report from Twilio (callback, poll, answer): ETag-checked state change → event →
+history row. The history row marks the report done: a repeat of the latest report finds it and
+changes nothing; if the process died before it, the repeat publishes the event again and
+writes the row (events are at least once). A copy that runs concurrently and loses the ETag race
+(412, then finds its key applied) changes and publishes nothing: the winner does.
+The send path's own first report (`known`: the claim it just wrote) writes the state change and
+the history row in one transaction, then the event; a retry of the attempt that sent publishes
+it again (`finish_report`; the queue message is the marker there).
 Only a report that changes the current status (or carries news such as digits) emits an event,
 so consumers never see a delivery move backwards.
+
+Storage requests: a report from Twilio 4 (read, change, event, history row), 5 when it is
+final (the index row is deleted); a repeat 1 (2 for the latest report); one that does not apply
+2. The send path's report 2 (transaction, event; plus the SID index).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Any
+from typing import Protocol
 
 from pydantic import JsonValue
 
-from shared import delivery_store
 from shared.contracts import DeliveryEvent
-from shared.delivery_store import CLEARED, DeliveryState, StateChange
-from shared.events_publisher import publish
-from shared.status_rules import FAILED, REJECTED, Channel, Source, is_final, should_apply
+from shared.delivery_report import (
+    RecordOutcome,
+    Report,
+    delivery_event,
+    from_remembered,
+    history_row,
+    remembered,
+)
+from shared.delivery_store import (
+    MAX_ETAG_RETRIES,
+    DeliveryState,
+    DeliveryStore,
+    ReportExistsError,
+    StaleStateError,
+    StateChange,
+    open_partition,
+    with_report_key,
+)
+from shared.status_rules import FAILED, REJECTED, Channel, is_final, should_apply
+from shared.table_properties import CLEARED
 
 
-class RecordOutcome(StrEnum):
-    """What recording a report did."""
+class Publisher(Protocol):
+    """Where events go (`events_publisher.EventsPublisher`, or a test's list)."""
 
-    APPLIED = "applied"  # the current status changed (or news was added): event published
-    KEPT = "kept"  # recorded in history; the current status stays (older or equal report)
-    DUPLICATE = "duplicate"  # this exact report was recorded before: nothing changed
-    UNKNOWN = "unknown"  # no delivery with this request id
-    IGNORED = "ignored"  # not a report the app understands (no status): nothing recorded
+    def publish(self, event: DeliveryEvent) -> None:
+        """Publish one event."""
+        ...
 
 
-@dataclass(frozen=True)
-class Report:
-    """One report about a delivery. `key` is unique per report (the history row is `h-<key>`)."""
+class DeliveryRecorder:
+    """Applies reports to deliveries in `store` and publishes their events with `publisher`."""
 
-    key: str
-    status: str
-    source: Source
-    sequence: int | None = None
-    twilio_sid: str | None = None
-    error_code: int | None = None
-    error_message: str | None = None
-    detail: dict[str, JsonValue] = field(default_factory=dict)
-    # Extra properties written to the state row together with an applied report.
-    state_change: StateChange = field(default_factory=dict)
-    # News without a status change (Gather digits): always an event, status untouched.
-    news: bool = False
-    # Keep the report on the state row when it applies (`remembered_report`), so that a retry
-    # can finish it (`finish_report`) even after later reports moved the delivery on.
-    remember: bool = False
-    # The history row's `source` when it is not `source`: `poll` for what the status sweeper
-    # read from Twilio (Twilio's word, so `source` is `twilio` for the status rules).
-    history_source: str | None = None
-    # Applies only while the state's `attempts` is this: a verdict about one claim (the status
-    # sweeper's "abandoned") must not land on a newer claim that a live attempt made since.
-    for_attempt: int | None = None
+    def __init__(self, store: DeliveryStore, publisher: Publisher) -> None:
+        self.store = store
+        self.publisher = publisher
+
+    def record(
+        self, request_id: str, report: Report, *, known: DeliveryState | None = None
+    ) -> RecordOutcome:
+        """Apply `report` to the delivery `request_id` (see the module docstring for the order).
+
+        `known`: the state as the send path just wrote it (the claim, with its ETag): not read
+        again, and the state change and history row go in one transaction (a stale one costs a
+        412 and a read)."""
+        state = known
+        for attempt in range(MAX_ETAG_RETRIES):
+            if state is None:
+                state = self.store.get_state(request_id)
+                if state is None:
+                    return RecordOutcome.NOT_FOUND
+            if report.key in state.report_keys:
+                if attempt == 0 and report.key == state.last_report_key:
+                    return self._finish_latest(state, report)
+                # Older, or (after a 412) applied by a concurrent copy, which publishes it.
+                return RecordOutcome.DUPLICATE
+            change = _decide(report, state)
+            if change is None:
+                kept = self.store.add_history(
+                    request_id, report.key, history_row(report, applied=False)
+                )
+                return RecordOutcome.KEPT if kept else RecordOutcome.DUPLICATE
+            if change.get("twilio_sid"):
+                # Indexed before the state names the SID (idempotent, first writer wins): a
+                # process that dies in between never leaves a recorded SID out of the index.
+                self.store.index_sid(str(change["twilio_sid"]), request_id)
+            try:
+                if known is not None:
+                    written = self.store.write_report(
+                        state, change, report.key, history_row(report, applied=True)
+                    )
+                else:
+                    written = self.store.change_state(state, change)
+            except StaleStateError:
+                state = None
+                continue
+            except ReportExistsError:
+                return RecordOutcome.DUPLICATE
+            self._publish(request_id, written, report)
+            if known is None:
+                self.store.add_history(request_id, report.key, history_row(report, applied=True))
+            self._close_if_final(written)
+            return RecordOutcome.APPLIED
+        raise RuntimeError(f"state of request {request_id} kept changing; gave up after retries")
+
+    def _finish_latest(self, state: DeliveryState, report: Report) -> RecordOutcome:
+        """The delivery's latest applied report, again: done when its history row exists;
+        otherwise the run that applied it died before its event or history row, so the event
+        goes out again (at least once) and the row is written."""
+        if self.store.history_exists(state.request_id, report.key):
+            return RecordOutcome.DUPLICATE
+        self._publish(state.request_id, state, report)
+        self.store.add_history(state.request_id, report.key, history_row(report, applied=True))
+        self._close_if_final(state)
+        return RecordOutcome.APPLIED
+
+    def finish_report(self, state: DeliveryState) -> RecordOutcome:
+        """Publish again the event of the report remembered on `state` (`Report.remember`), for
+        a retry of the attempt that applied it: that attempt failed after its transaction,
+        perhaps before the event. With the status and `sequence` it had (consumers order by
+        `sequence`, so a late one never moves a delivery backwards).
+
+        `IGNORED` when none is remembered."""
+        found = from_remembered(state.remembered_report or {})
+        if found is None:
+            return RecordOutcome.IGNORED
+        report, sequence = found
+        self.publisher.publish(
+            delivery_event(
+                state.request_id,
+                report,
+                channel=state.channel,
+                status=report.status,
+                twilio_sid=report.twilio_sid or state.twilio_sid,
+                sequence=sequence,
+                metadata=state.metadata,
+            )
+        )
+        return RecordOutcome.APPLIED
+
+    def record_first(
+        self, request_id: str, channel: Channel, report: Report, values: StateChange
+    ) -> RecordOutcome:
+        """Create the delivery with `report` as its first status (e.g. `rejected`), emit the
+        event, then write the history row, which marks the report done (rare reports: three
+        requests, so that a redelivery can tell a finished report from one cut short).
+
+        Returns `DUPLICATE` (and changes nothing) when the delivery already exists, unless it was
+        created by this very report and its history row is missing: an earlier run died (or
+        failed to publish) in between, so the event goes out again and the history row is
+        written."""
+        created = self.store.create_state(
+            request_id,
+            {
+                **values,
+                "channel": channel,
+                "status": report.status,
+                "status_source": report.source,
+                "error_code": report.error_code,
+                "error_message": report.error_message,
+                "event_count": 1,
+                "last_report_key": report.key,
+                "report_keys": [report.key],
+                **report.state_change,
+            },
+        )
+        if created is None:
+            existing = self.store.get_state(request_id)
+            unfinished = (
+                existing is not None
+                and existing.last_report_key == report.key
+                and not self.store.history_exists(request_id, report.key)
+            )
+            if existing is None or not unfinished:
+                return RecordOutcome.DUPLICATE
+            created = existing
+        self._publish(request_id, created, report)
+        self.store.add_history(request_id, report.key, history_row(report, applied=True))
+        return RecordOutcome.APPLIED
+
+    def record_conflict(
+        self,
+        request_id: str,
+        channel: Channel,
+        key: str,
+        reason: str,
+        *,
+        metadata: dict[str, JsonValue],
+        sequence: int,
+    ) -> RecordOutcome:
+        """Refuse a copy that reuses `request_id` for another request: the delivery's state is
+        not touched; a `rejected` event (`detail.conflict`) for the copy and the history row
+        `h-<key>`.
+
+        The event goes out before the history row, so a retry after a crash publishes it again.
+        Returns `DUPLICATE` when `h-<key>` exists (this copy was refused before).
+        """
+        if self.store.history_exists(request_id, key):
+            return RecordOutcome.DUPLICATE
+        report = Report(
+            key=key,
+            status=REJECTED,
+            source="local",
+            error_message=reason,
+            detail={"reason": reason, "conflict": True},
+            channel=channel,
+        )
+        self.publisher.publish(
+            delivery_event(
+                request_id,
+                report,
+                channel=channel,
+                status=REJECTED,
+                twilio_sid=None,
+                sequence=sequence,
+                metadata=metadata,
+            )
+        )
+        self.store.add_history(request_id, key, history_row(report, applied=False))
+        return RecordOutcome.APPLIED
+
+    def note(self, request_id: str, report: Report) -> bool:
+        """Add `report` to the delivery's history only (no state change, no event): a copy of a
+        request that was refused. False when it was noted before."""
+        return self.store.add_history(request_id, report.key, history_row(report, applied=False))
+
+    def _publish(self, request_id: str, state: DeliveryState, report: Report) -> None:
+        self.publisher.publish(
+            delivery_event(
+                request_id,
+                report,
+                channel=state.channel,
+                status=state.status,
+                twilio_sid=state.twilio_sid,
+                sequence=state.event_count,
+                metadata=state.metadata,
+            )
+        )
+
+    def _close_if_final(self, state: DeliveryState) -> None:
+        """Drop a delivery whose status Twilio reported final from the index of unfinished ones.
+        After the event: a crash before this leaves the index row, which the sweeper drops."""
+        if state.created_at is not None and is_final(
+            state.channel, state.status, state.status_source
+        ):
+            self.store.close_delivery(state.request_id, open_partition(state.created_at))
 
 
 def _decide(report: Report, state: DeliveryState) -> StateChange | None:
-    if state.last_report_key == report.key:
-        return None  # applied before a crash; the event goes out again below
+    """The change `report` makes to `state`; None when it does not apply (kept in history)."""
     if report.twilio_sid and state.twilio_sid and report.twilio_sid != state.twilio_sid:
         return None  # a report about another Twilio resource never moves this delivery
     if report.for_attempt is not None and state.attempts != report.for_attempt:
         return None  # the claim it judged was taken over by another attempt
+    applied: StateChange = {
+        "event_count": state.event_count + 1,
+        "last_report_key": report.key,
+        "report_keys": with_report_key(state, report.key),
+    }
     if report.news:
-        return {"event_count": state.event_count + 1, "last_report_key": report.key}
+        return applied
     if not should_apply(
         state.channel,
         state.status,
@@ -87,14 +284,13 @@ def _decide(report: Report, state: DeliveryState) -> StateChange | None:
         "sequence": report.sequence,
         "error_code": report.error_code,
         "error_message": report.error_message,
-        "event_count": state.event_count + 1,
-        "last_report_key": report.key,
+        **applied,
         **report.state_change,
     }
     if state.twilio_sid is None:
         change["twilio_sid"] = report.twilio_sid
     if report.remember:
-        change["remembered_report"] = _remembered(report, state.event_count + 1)
+        change["remembered_report"] = remembered(report, state.event_count + 1)
     if _corrects_local_failure(state, report):
         # Twilio's word replaces the app's "gave up": the old error no longer describes it.
         change["error_code"] = report.error_code if report.error_code is not None else CLEARED
@@ -105,230 +301,3 @@ def _decide(report: Report, state: DeliveryState) -> StateChange | None:
 
 def _corrects_local_failure(state: DeliveryState, report: Report) -> bool:
     return state.status == FAILED and state.status_source == "local" and report.source == "twilio"
-
-
-def record(request_id: str, report: Report) -> RecordOutcome:
-    """Apply `report` to the delivery `request_id` (see the module docstring for the order)."""
-    if delivery_store.history_exists(request_id, report.key):
-        return RecordOutcome.DUPLICATE
-    applied_before: list[bool] = []  # whether the first read already showed this report
-
-    def decide(state: DeliveryState) -> StateChange | None:
-        if not applied_before:
-            applied_before.append(state.last_report_key == report.key)
-        change = _decide(report, state)
-        if change is not None and change.get("twilio_sid"):
-            # Indexed before the state names the SID (idempotent, first writer wins): a process
-            # that dies in between never leaves a recorded SID out of the index.
-            delivery_store.index_sid(str(change["twilio_sid"]), request_id)
-        return change
-
-    try:
-        state, change = delivery_store.update_state(request_id, decide)
-    except LookupError:
-        return RecordOutcome.UNKNOWN
-    if change is None and state.last_report_key == report.key and not applied_before[0]:
-        # A concurrent copy of this report applied it between our read and our write (412):
-        # that copy publishes the event and writes the history row.
-        return RecordOutcome.DUPLICATE
-    # Already applied when first read: an earlier run died before its history row, so the
-    # event goes out again (at least once).
-    emit = change is not None or state.last_report_key == report.key
-    if emit:
-        publish(_event(request_id, state, report))
-    if not delivery_store.add_history(request_id, report.key, _history(report, applied=emit)):
-        return RecordOutcome.DUPLICATE
-    if emit:
-        _close_if_final(request_id, state)
-    return RecordOutcome.APPLIED if emit else RecordOutcome.KEPT
-
-
-def _history(report: Report, *, applied: bool) -> dict[str, Any]:
-    return {
-        "status": report.status,
-        "source": report.history_source or report.source,
-        "sequence": report.sequence,
-        "twilio_sid": report.twilio_sid,
-        "error_code": report.error_code,
-        "error_message": report.error_message,
-        "detail": report.detail or None,
-        "applied": applied,
-    }
-
-
-def _remembered(report: Report, event_sequence: int) -> dict[str, JsonValue]:
-    return {
-        "key": report.key,
-        "status": report.status,
-        "source": report.source,
-        "sequence": report.sequence,
-        "twilio_sid": report.twilio_sid,
-        "error_code": report.error_code,
-        "error_message": report.error_message,
-        "detail": report.detail,
-        "event_sequence": event_sequence,
-    }
-
-
-def finish_report(request_id: str, state: DeliveryState) -> RecordOutcome:
-    """Finish the report remembered on `state` (`Report.remember`) if the run that applied it
-    stopped before its history row (a storage error in the event publish or the history insert):
-    publish its event again, with the status and `sequence` it had (at least once; consumers
-    order by `sequence`, so a late one never moves a delivery backwards), then write the row.
-
-    `DUPLICATE` when its history row exists (nothing to do), `IGNORED` when none is remembered.
-    """
-    remembered = state.remembered_report
-    if not remembered or not isinstance(remembered.get("key"), str):
-        return RecordOutcome.IGNORED
-    detail = remembered.get("detail")
-    report = Report(
-        key=str(remembered["key"]),
-        status=str(remembered["status"]),
-        source="twilio" if remembered.get("source") == "twilio" else "local",
-        sequence=_optional_int(remembered.get("sequence")),
-        twilio_sid=_optional_str(remembered.get("twilio_sid")),
-        error_code=_optional_int(remembered.get("error_code")),
-        error_message=_optional_str(remembered.get("error_message")),
-        detail=detail if isinstance(detail, dict) else {},
-    )
-    if delivery_store.history_exists(request_id, report.key):
-        return RecordOutcome.DUPLICATE
-    publish(
-        DeliveryEvent(
-            id=request_id,
-            channel=state.channel,
-            status=report.status,
-            twilio_sid=report.twilio_sid or state.twilio_sid,
-            error_code=report.error_code,
-            error_message=report.error_message,
-            at=delivery_store.now(),
-            sequence=_optional_int(remembered.get("event_sequence")) or 1,
-            metadata=state.metadata,
-            detail=dict(report.detail),
-        )
-    )
-    if not delivery_store.add_history(request_id, report.key, _history(report, applied=True)):
-        return RecordOutcome.DUPLICATE
-    return RecordOutcome.APPLIED
-
-
-def _optional_int(value: JsonValue) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _optional_str(value: JsonValue) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _close_if_final(request_id: str, state: DeliveryState) -> None:
-    """Drop a delivery whose status Twilio reported final from the index of unfinished ones.
-    After the history row: a crash before this leaves the index row, which the sweeper drops."""
-    if state.created_at is not None and is_final(state.channel, state.status, state.status_source):
-        delivery_store.close_delivery(request_id, delivery_store.open_partition(state.created_at))
-
-
-def _event(request_id: str, state: DeliveryState, report: Report) -> DeliveryEvent:
-    detail = dict(report.detail)
-    if report.news:
-        detail["reported_status"] = report.status
-    return DeliveryEvent(
-        id=request_id,
-        channel=state.channel,
-        status=state.status,
-        twilio_sid=state.twilio_sid,
-        error_code=report.error_code,
-        error_message=report.error_message,
-        at=delivery_store.now(),
-        sequence=max(state.event_count, 1),
-        metadata=state.metadata,
-        detail=detail,
-    )
-
-
-def record_first(
-    request_id: str, channel: Channel, report: Report, properties: StateChange
-) -> RecordOutcome:
-    """Create the delivery with `report` as its first status (e.g. `rejected`) and emit the event.
-
-    Returns `DUPLICATE` (and changes nothing) when the delivery already exists, unless it was
-    created by this very report and its history row is missing: an earlier run died (or failed
-    to publish) in between, so the event goes out again and the history row is written.
-    """
-    created = delivery_store.create_state(
-        request_id,
-        {
-            **properties,
-            "channel": channel,
-            "status": report.status,
-            "status_source": report.source,
-            "error_code": report.error_code,
-            "error_message": report.error_message,
-            "event_count": 1,
-            "last_report_key": report.key,
-            **report.state_change,
-        },
-    )
-    if created is None:
-        existing = delivery_store.get_state(request_id)
-        unfinished = (
-            existing is not None
-            and existing.last_report_key == report.key
-            and not delivery_store.history_exists(request_id, report.key)
-        )
-        if existing is None or not unfinished:
-            return RecordOutcome.DUPLICATE
-        created = existing
-    publish(_event(request_id, created, report))
-    delivery_store.add_history(
-        request_id,
-        report.key,
-        {"status": report.status, "source": report.source, "detail": report.detail or None},
-    )
-    return RecordOutcome.APPLIED
-
-
-def record_conflict(
-    request_id: str,
-    channel: Channel,
-    key: str,
-    reason: str,
-    *,
-    metadata: dict[str, JsonValue],
-    sequence: int,
-) -> RecordOutcome:
-    """Refuse a copy that reuses `request_id` for another request: the delivery's state is not
-    touched; a `rejected` event (`detail.conflict`) for the copy and the history row `h-<key>`.
-
-    The event goes out before the history row, so a retry after a crash publishes it again.
-    Returns `DUPLICATE` when `h-<key>` exists (this copy was refused before).
-    """
-    if delivery_store.history_exists(request_id, key):
-        return RecordOutcome.DUPLICATE
-    detail: dict[str, JsonValue] = {"reason": reason, "conflict": True}
-    publish(
-        DeliveryEvent(
-            id=request_id,
-            channel=channel,
-            status=REJECTED,
-            twilio_sid=None,
-            error_message=reason,
-            at=delivery_store.now(),
-            sequence=max(sequence, 1),
-            metadata=metadata,
-            detail=detail,
-        )
-    )
-    delivery_store.add_history(
-        request_id,
-        key,
-        {
-            "status": REJECTED,
-            "source": "local",
-            "channel": channel,
-            "error_message": reason,
-            "detail": detail,
-            "applied": False,
-        },
-    )
-    return RecordOutcome.APPLIED

@@ -1,4 +1,4 @@
-"""Delivery state in Azure Table storage: one partition per request id.
+"""Delivery state in Azure Table storage, one partition per request id: `DeliveryStore`.
 
 Rows of partition `<request id>`:
 - `state`: the current state (status, Twilio SID, attempts, last error, call script …);
@@ -6,22 +6,22 @@ Rows of partition `<request id>`:
   (`h-cb-<sid>-<status>-<SequenceNumber or x>` for callbacks, `h-local-<attempt>-<what>` for the
   app's own transitions, `h-answer-<step>-<CallSid>` for Gather answers; docs/architecture.md
   lists them all).
+An applied report changes `state` and adds its history row in one entity-group transaction
+(`write_report`): both or neither, and a history row that exists already fails the transaction,
+which tells a repeat apart without a read.
 Unfinished deliveries are indexed in partitions `~open-<yyyymmddhh>` (the hour of the first
 claim; row = request id) until Twilio reports a final status, for the status sweeper.
 Opted-out recipients live in partition `~opt-out` (the `~` cannot start a request id), one row
 per E.164 number; partition `~sid` maps each recorded Twilio SID to its request id (row = SID),
 so a reconcile never adopts a Message/Call that belongs to another request.
 
-Every update of `state` is ETag-checked (optimistic concurrency) and retried on 412.
-JSON properties are never cut: JSON longer than one property continues in `<name>_2`, `<name>_3`
-… with the count in `<name>_parts`.
+Every write of `state` is ETag-checked (optimistic concurrency). Properties go through
+`table_properties` (JSON never cut, cleared properties read as None).
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,13 +29,11 @@ from typing import Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
-from azure.data.tables import TableClient, UpdateMode
+from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 from pydantic import JsonValue
 
-from shared.log_safety import quiet_storage_request_logs
-from shared.settings import get_settings
 from shared.status_rules import Channel, Source
-from shared.storage_connection import table_service_client
+from shared.table_properties import joined_property, json_property, present, to_properties
 
 STATE_ROW = "state"
 # History rows are `h-<report key>`; the next character after `-` bounds their key range.
@@ -44,19 +42,16 @@ _PAST_HISTORY = "h."
 OPT_OUT_PARTITION = "~opt-out"
 SID_PARTITION = "~sid"
 MAX_ETAG_RETRIES = 8
-# A table string property holds at most 64 KiB of UTF-16 (32K code units), with room to spare.
-MAX_PROPERTY_UNITS = 32_000
-# JSON longer than one property continues in `<name>_2`, `<name>_3` … and `<name>_parts` counts
-# the parts: JSON is never cut (cut JSON cannot be read back).
-PARTS_SUFFIX = "_parts"
-# Tables has no null and a MERGE cannot remove a property: a change clears one by writing this
-# empty string, and reads treat it as absent.
-CLEARED = ""
+# The state row remembers the keys of this many latest applied reports, so that a repeated
+# report is recognised from the state read alone (older ones by their history row).
+REPORT_KEYS_KEPT = 40
+# JSON properties of the rows (decoded when read for people: `read_delivery`).
+JSON_PROPERTIES = frozenset({"metadata", "script", "detail", "remembered_report", "report_keys"})
 
 
 @dataclass
 class DeliveryState:
-    """The `state` row of one request, with the ETag it was read with."""
+    """The `state` row of one request, with the ETag it was read (or written) with."""
 
     request_id: str
     channel: Channel
@@ -76,13 +71,16 @@ class DeliveryState:
     claimed_by: str | None = None
     claimed_dequeue_count: int | None = None
     last_report_key: str | None = None
-    # What the claim was made for (`send_pipeline.request_fingerprint`); None on rows that no
+    # The keys of the latest applied reports, newest last (at most `REPORT_KEYS_KEPT`).
+    report_keys: list[str] = field(default_factory=list)
+    # What the claim was made for (`send_claims.request_fingerprint`); None on rows that no
     # valid request created (e.g. `rejected`).
     request_hash: str | None = None
-    program: dict[str, JsonValue] | None = None
+    # A script call's script: {"steps": [...], "voice": …, "language": …}.
+    script: dict[str, JsonValue] | None = None
     metadata: dict[str, JsonValue] = field(default_factory=dict)
-    # The last applied report that asked to be remembered (`delivery_recorder.Report.remember`),
-    # so a retry can finish it when the run that applied it stopped before its history row.
+    # The send path's last applied report (`Report.remember`), so a retry of the attempt that
+    # sent can publish its event again (`DeliveryRecorder.finish_report`).
     remembered_report: dict[str, JsonValue] | None = None
     # When the state row last changed (None before its first update).
     updated_at: datetime | None = None
@@ -93,278 +91,21 @@ class DeliveryState:
 StateChange = dict[str, Any]
 
 
-def now() -> datetime:
-    """The current UTC time (one place, so every row uses the same clock)."""
-    return datetime.now(UTC)
+class StaleStateError(RuntimeError):
+    """The state row changed since it was read (412): read it again and decide again."""
 
 
-@functools.cache
-def get_table() -> TableClient:
-    """The process's deliveries table client (table created on first use)."""
-    settings = get_settings()
-    quiet_storage_request_logs()
-    service = table_service_client(
-        settings.storage,
-        connection_timeout=5,
-        read_timeout=20,
-        retry_total=3,
-    )
-    table = service.get_table_client(settings.deliveries_table_name)
-    with contextlib.suppress(ResourceExistsError):
-        table.create_table()
-    return table
+class ReportExistsError(RuntimeError):
+    """The report's history row exists already: the report was recorded before."""
 
 
-def _clean(properties: Mapping[str, Any], *, merge: bool = False) -> dict[str, Any]:
-    """Table properties from `properties`: None values dropped (Tables has no null), dicts and
-    lists as JSON text (in several properties when long), plain text cut to fit one property.
+@dataclass(frozen=True)
+class DeliveryRows:
+    """What the table holds about one request, as plain data for people (the producer's view):
+    split JSON joined and decoded, cleared properties None, keys dropped but `row` kept."""
 
-    `merge`: the properties go into a MERGE, so a JSON value also writes its part count (a stale
-    longer value's extra parts are then ignored)."""
-    cleaned: dict[str, Any] = {}
-    for key, value in properties.items():
-        if value is None:
-            continue
-        if isinstance(value, dict | list):
-            text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-            parts = _split_utf16(text, MAX_PROPERTY_UNITS)
-            cleaned[key] = parts[0]
-            cleaned.update({f"{key}_{n}": part for n, part in enumerate(parts[1:], start=2)})
-            if len(parts) > 1 or merge:
-                cleaned[f"{key}{PARTS_SUFFIX}"] = len(parts)
-            continue
-        if isinstance(value, str):
-            # Plain text (error messages, reasons) is only read by people: cutting it is fine.
-            value = _split_utf16(value, MAX_PROPERTY_UNITS)[0]
-        cleaned[key] = value
-    return cleaned
-
-
-def _split_utf16(text: str, units: int) -> list[str]:
-    """`text` in pieces of at most `units` UTF-16 code units, never splitting a surrogate pair."""
-    data = text.encode("utf-16-le")
-    if len(data) <= 2 * units:
-        return [text]
-    pieces, start = [], 0
-    while start < len(data):
-        end = min(start + 2 * units, len(data))
-        if end < len(data) and 0xD8 <= data[end - 1] <= 0xDB:  # ends on a high surrogate
-            end -= 2
-        pieces.append(data[start:end].decode("utf-16-le"))
-        start = end
-    return pieces
-
-
-def joined_property(entity: Mapping[str, Any], name: str) -> Any:
-    """The text of property `name`, with the parts it was split into joined again (public:
-    the producer's status view reads the same rows)."""
-    first = entity.get(name)
-    count = entity.get(f"{name}{PARTS_SUFFIX}")
-    if not isinstance(first, str) or not isinstance(count, int) or count <= 1:
-        return first
-    return first + "".join(str(entity[f"{name}_{n}"]) for n in range(2, count + 1))
-
-
-def _json_property(entity: Mapping[str, Any], name: str) -> Any:
-    raw = joined_property(entity, name)
-    return json.loads(raw) if isinstance(raw, str) else None
-
-
-def _present(value: Any) -> Any:
-    """A property's value, None when absent or `CLEARED`."""
-    return None if value == CLEARED else value
-
-
-def _state_from_entity(entity: Mapping[str, Any], etag: str) -> DeliveryState:
-    return DeliveryState(
-        request_id=str(entity["PartitionKey"]),
-        channel="call" if entity.get("channel") == "call" else "sms",
-        status=str(entity.get("status", "")),
-        status_source="twilio" if entity.get("status_source") == "twilio" else "local",
-        etag=etag,
-        twilio_sid=entity.get("twilio_sid"),
-        sequence=entity.get("sequence"),
-        attempts=int(entity.get("attempts", 0)),
-        event_count=int(entity.get("event_count", 0)),
-        error_code=_present(entity.get("error_code")),
-        error_message=_present(entity.get("error_message")),
-        failure_class=_present(entity.get("failure_class")),
-        created_at=entity.get("created_at"),
-        claimed_at=entity.get("claimed_at"),
-        claimed_by=entity.get("claimed_by"),
-        claimed_dequeue_count=entity.get("claimed_dequeue_count"),
-        last_report_key=entity.get("last_report_key"),
-        request_hash=entity.get("request_hash"),
-        program=_json_property(entity, "program"),
-        metadata=_json_property(entity, "metadata") or {},
-        remembered_report=_json_property(entity, "remembered_report"),
-        updated_at=entity.get("updated_at"),
-    )
-
-
-def get_state(request_id: str) -> DeliveryState | None:
-    """The current state of `request_id`, or None when the app never saw it."""
-    try:
-        entity = get_table().get_entity(request_id, STATE_ROW)
-    except ResourceNotFoundError:
-        return None
-    return _state_from_entity(entity, str(entity.metadata["etag"]))
-
-
-def create_state(request_id: str, properties: Mapping[str, Any]) -> DeliveryState | None:
-    """Insert the `state` row (the claim). None when the row already exists (already claimed)."""
-    entity = {"PartitionKey": request_id, "RowKey": STATE_ROW, **_clean(properties)}
-    try:
-        created = get_table().create_entity(entity)
-    except ResourceExistsError:
-        return None
-    return _state_from_entity(entity, str(created["etag"]))
-
-
-def update_state(
-    request_id: str, decide: Callable[[DeliveryState], StateChange | None]
-) -> tuple[DeliveryState, StateChange | None]:
-    """Read-decide-write the `state` row with its ETag; on 412 read again and decide again.
-
-    `decide` gets the current state and returns the properties to change, or None to leave the
-    row alone. Returns the state as written (or as read, when nothing changed) and the change.
-    Raises `LookupError` when the row does not exist.
-    """
-    for _ in range(MAX_ETAG_RETRIES):
-        current = get_state(request_id)
-        if current is None:
-            raise LookupError(f"no delivery state for request {request_id}")
-        change = decide(current)
-        if change is None:
-            return current, None
-        entity = {"PartitionKey": request_id, "RowKey": STATE_ROW, **_clean(change, merge=True)}
-        entity["updated_at"] = now()
-        try:
-            written = get_table().update_entity(
-                entity,
-                mode=UpdateMode.MERGE,
-                etag=current.etag,
-                match_condition=MatchConditions.IfNotModified,
-            )
-        except ResourceModifiedError:
-            continue
-        merged = {"PartitionKey": request_id, **_state_entity_view(current), **entity}
-        return _state_from_entity(merged, str(written["etag"])), change
-    raise RuntimeError(f"state of request {request_id} kept changing; gave up after retries")
-
-
-def _state_entity_view(state: DeliveryState) -> dict[str, Any]:
-    """A `DeliveryState` as table properties (the inverse of `_state_from_entity`)."""
-    return _clean(
-        {
-            "channel": state.channel,
-            "status": state.status,
-            "status_source": state.status_source,
-            "twilio_sid": state.twilio_sid,
-            "sequence": state.sequence,
-            "attempts": state.attempts,
-            "event_count": state.event_count,
-            "error_code": state.error_code,
-            "error_message": state.error_message,
-            "failure_class": state.failure_class,
-            "created_at": state.created_at,
-            "claimed_at": state.claimed_at,
-            "claimed_by": state.claimed_by,
-            "claimed_dequeue_count": state.claimed_dequeue_count,
-            "last_report_key": state.last_report_key,
-            "request_hash": state.request_hash,
-            "program": state.program,
-            "metadata": state.metadata,
-            "remembered_report": state.remembered_report,
-        }
-    )
-
-
-def history_exists(request_id: str, key: str) -> bool:
-    """Whether the history row `h-<key>` was already written (a repeated report)."""
-    try:
-        get_table().get_entity(request_id, HISTORY_PREFIX + key)
-    except ResourceNotFoundError:
-        return False
-    return True
-
-
-def add_history(request_id: str, key: str, properties: Mapping[str, Any]) -> bool:
-    """Append the history row `h-<key>`; False when it was already there."""
-    entity = {
-        "PartitionKey": request_id,
-        "RowKey": HISTORY_PREFIX + key,
-        "at": now(),
-        **_clean(properties),
-    }
-    try:
-        get_table().create_entity(entity)
-    except ResourceExistsError:
-        return False
-    return True
-
-
-def list_history(request_id: str) -> list[dict[str, Any]]:
-    """Every history row of `request_id`, oldest first (`detail` as one JSON text)."""
-    rows = get_table().query_entities(
-        "PartitionKey eq @pk and RowKey ge @first and RowKey lt @past",
-        parameters={"pk": request_id, "first": HISTORY_PREFIX, "past": _PAST_HISTORY},
-    )
-    history = []
-    for row in rows:
-        entry = dict(row)
-        if "detail" in entry:
-            entry["detail"] = joined_property(entry, "detail")
-        history.append(entry)
-    return sorted(history, key=lambda row: row["at"])
-
-
-def index_sid(sid: str, request_id: str) -> None:
-    """Remember that Twilio resource `sid` belongs to `request_id` (first writer wins)."""
-    with contextlib.suppress(ResourceExistsError):
-        get_table().create_entity(
-            {"PartitionKey": SID_PARTITION, "RowKey": sid, "request_id": request_id}
-        )
-
-
-def sid_owner(sid: str) -> str | None:
-    """The request id that recorded Twilio resource `sid`, if any."""
-    try:
-        entity = get_table().get_entity(SID_PARTITION, sid)
-    except ResourceNotFoundError:
-        return None
-    return str(entity["request_id"])
-
-
-def mark_opted_out(number: str, request_id: str, code: int) -> None:
-    """Flag `number` as opted out (Twilio error 21610: the recipient sent STOP)."""
-    get_table().upsert_entity(
-        {
-            "PartitionKey": OPT_OUT_PARTITION,
-            "RowKey": number,
-            "opted_out": True,
-            "error_code": code,
-            "request_id": request_id,
-            "at": now(),
-        },
-        mode=UpdateMode.REPLACE,
-    )
-
-
-def is_opted_out(number: str) -> bool:
-    """Whether `number` is flagged as opted out."""
-    try:
-        entity = get_table().get_entity(OPT_OUT_PARTITION, number)
-    except ResourceNotFoundError:
-        return False
-    return bool(entity.get("opted_out"))
-
-
-# The index of unfinished deliveries: partition `~open-<yyyymmddhh>` (the UTC hour the delivery
-# was first claimed, i.e. its `created_at`), RowKey = request id. Written before the claim,
-# deleted when Twilio reports a final status; the status sweeper reads only these partitions.
-OPEN_PREFIX = "~open-"
-_PAST_OPEN = "~open."
+    state: dict[str, object] | None
+    history: list[dict[str, object]]
 
 
 @dataclass(frozen=True)
@@ -381,91 +122,382 @@ class OpenDelivery:
     request: dict[str, Any] | None
 
 
+def now() -> datetime:
+    """The current UTC time (one place, so every row uses the same clock)."""
+    return datetime.now(UTC)
+
+
+# The index of unfinished deliveries: partition `~open-<yyyymmddhh>` (the UTC hour the delivery
+# was first claimed, i.e. its `created_at`), RowKey = request id. Written before the claim,
+# deleted when Twilio reports a final status; the status sweeper reads only these partitions.
+OPEN_PREFIX = "~open-"
+_PAST_OPEN = "~open."
+
+
 def open_partition(opened_at: datetime) -> str:
     """The index partition of a delivery first claimed at `opened_at`."""
     return f"{OPEN_PREFIX}{opened_at.astimezone(UTC):%Y%m%d%H}"
 
 
-def open_delivery(
-    request_id: str,
-    channel: Channel,
-    opened_at: datetime,
-    due_at: datetime,
-    request: dict[str, Any],
-    *,
-    created_at: datetime | None = None,
-) -> None:
-    """Add the delivery to the index of unfinished ones (idempotent: an existing row stays).
+class DeliveryStore:
+    """The deliveries table: claims, ETag-checked state, history, the indexes, opt-out flags.
 
-    The row lives in the hour of `created_at` (the first claim; default `opened_at`), where the
-    sweeper and the recorder look for it; `opened_at` starts its age (a retry reopening it)."""
-    entity = {
-        "PartitionKey": open_partition(created_at or opened_at),
-        "RowKey": request_id,
-        **_clean(
-            {
-                "channel": channel,
-                "opened_at": opened_at,
-                "due_at": due_at,
-                "polls": 0,
-                "request": request,
-            }
-        ),
-    }
-    with contextlib.suppress(ResourceExistsError):
-        get_table().create_entity(entity)
+    Built from a `TableClient` (the app's from its settings, `app_services.app_store()`; the
+    producer's from its own connection; a test's fake)."""
 
+    def __init__(self, table: TableClient) -> None:
+        self.table = table
 
-def close_delivery(request_id: str, partition: str) -> None:
-    """Remove the delivery's row from the index of unfinished ones (absent: nothing to do)."""
-    with contextlib.suppress(ResourceNotFoundError):
-        get_table().delete_entity(partition, request_id)
+    # --- the state row -------------------------------------------------------------------
 
+    def get_state(self, request_id: str) -> DeliveryState | None:
+        """The current state of `request_id`, or None when the app never saw it."""
+        try:
+            entity = self.table.get_entity(request_id, STATE_ROW)
+        except ResourceNotFoundError:
+            return None
+        return _state_from_entity(entity, str(entity.metadata["etag"]))
 
-def due_deliveries(now_: datetime, limit: int) -> list[OpenDelivery]:
-    """At most `limit` index rows due at `now_`, oldest partition first: a range query over the
-    `~open-` partitions only, never the deliveries themselves."""
-    rows = get_table().query_entities(
-        "PartitionKey ge @first and PartitionKey lt @past and due_at le @now",
-        parameters={"first": OPEN_PREFIX, "past": _PAST_OPEN, "now": now_},
-        results_per_page=min(limit, 1000),
-    )
-    due: list[OpenDelivery] = []
-    for row in rows:
-        due.append(
-            OpenDelivery(
-                request_id=str(row["RowKey"]),
-                partition=str(row["PartitionKey"]),
-                channel="call" if row.get("channel") == "call" else "sms",
-                opened_at=row["opened_at"],
-                due_at=row["due_at"],
-                polls=int(row.get("polls", 0)),
-                request=_request_property(row),
+    def create_state(self, request_id: str, values: Mapping[str, Any]) -> DeliveryState | None:
+        """Insert the `state` row (the claim). None when it already exists (already claimed)."""
+        entity = {"PartitionKey": request_id, "RowKey": STATE_ROW, **to_properties(values)}
+        try:
+            created = self.table.create_entity(entity)
+        except ResourceExistsError:
+            return None
+        return _state_from_entity(entity, str(created["etag"]))
+
+    def update_state(
+        self, request_id: str, decide: Callable[[DeliveryState], StateChange | None]
+    ) -> tuple[DeliveryState, StateChange | None]:
+        """Read-decide-write the `state` row with its ETag; on 412 read again and decide again.
+
+        `decide` gets the current state and returns the properties to change, or None to leave
+        the row alone. Returns the state as written (or as read, when nothing changed) and the
+        change. Raises `LookupError` when the row does not exist.
+        """
+        for _ in range(MAX_ETAG_RETRIES):
+            current = self.get_state(request_id)
+            if current is None:
+                raise LookupError(f"no delivery state for request {request_id}")
+            change = decide(current)
+            if change is None:
+                return current, None
+            try:
+                return self.change_state(current, change), change
+            except StaleStateError:
+                continue
+        raise RuntimeError(f"state of request {request_id} kept changing; gave up after retries")
+
+    def change_state(self, state: DeliveryState, change: StateChange) -> DeliveryState:
+        """MERGE `change` into the state row read as `state` (If-Match its ETag); the state as
+        written. Raises `StaleStateError` when the row changed since `state` was read."""
+        entity = _state_change_entity(state.request_id, change)
+        try:
+            written = self.table.update_entity(
+                entity,
+                mode=UpdateMode.MERGE,
+                etag=state.etag,
+                match_condition=MatchConditions.IfNotModified,
             )
+        except ResourceModifiedError:
+            raise StaleStateError(state.request_id) from None
+        return _merged(state, entity, str(written["etag"]))
+
+    def write_report(
+        self, state: DeliveryState, change: StateChange, key: str, history: Mapping[str, Any]
+    ) -> DeliveryState:
+        """Apply `change` to the state row read as `state` (If-Match its ETag) and add the
+        history row `h-<key>`, in one transaction.
+
+        Returns the state as written. Raises `StaleStateError` when the row changed since
+        `state` was read, `ReportExistsError` when `h-<key>` exists (nothing was written)."""
+        row = _history_entity(state.request_id, key, history)
+        entity = _state_change_entity(state.request_id, change)
+        merge: dict[str, Any] = {
+            "mode": UpdateMode.MERGE,
+            "etag": state.etag,
+            "match_condition": MatchConditions.IfNotModified,
+        }
+        try:
+            written = self.table.submit_transaction([("update", entity, merge), ("create", row)])
+        except TableTransactionError as error:
+            if error.status_code == 412:
+                raise StaleStateError(state.request_id) from None
+            if error.status_code == 409:
+                raise ReportExistsError(key) from None
+            raise
+        return _merged(state, entity, str(written[0]["etag"]))
+
+    # --- history ---------------------------------------------------------------------------
+
+    def history_exists(self, request_id: str, key: str) -> bool:
+        """Whether the history row `h-<key>` was written (a repeated report)."""
+        try:
+            self.table.get_entity(request_id, HISTORY_PREFIX + key)
+        except ResourceNotFoundError:
+            return False
+        return True
+
+    def add_history(self, request_id: str, key: str, values: Mapping[str, Any]) -> bool:
+        """Append the history row `h-<key>`; False when it was already there."""
+        try:
+            self.table.create_entity(_history_entity(request_id, key, values))
+        except ResourceExistsError:
+            return False
+        return True
+
+    def list_history(self, request_id: str) -> list[dict[str, Any]]:
+        """Every history row of `request_id`, oldest first (`detail` as one JSON text)."""
+        rows = self.table.query_entities(
+            "PartitionKey eq @pk and RowKey ge @first and RowKey lt @past",
+            parameters={"pk": request_id, "first": HISTORY_PREFIX, "past": _PAST_HISTORY},
         )
-        if len(due) >= limit:
-            break
-    return due
+        history = []
+        for row in rows:
+            entry = dict(row)
+            if "detail" in entry:
+                entry["detail"] = joined_property(entry, "detail")
+            history.append(entry)
+        return sorted(history, key=lambda row: row["at"])
+
+    def read_delivery(self, request_id: str) -> DeliveryRows:
+        """The state row and the history rows (oldest first) of `request_id`, for people: one
+        query over the partition."""
+        entities = list(
+            self.table.query_entities("PartitionKey eq @pk", parameters={"pk": request_id})
+        )
+        state = next((_plain_row(e) for e in entities if e["RowKey"] == STATE_ROW), None)
+        history = [_plain_row(e) for e in entities if str(e["RowKey"]).startswith(HISTORY_PREFIX)]
+        return DeliveryRows(state, sorted(history, key=_history_order))
+
+    # --- the SID index and opt-out flags -------------------------------------------------------
+
+    def index_sid(self, sid: str, request_id: str) -> None:
+        """Remember that Twilio resource `sid` belongs to `request_id` (first writer wins)."""
+        with contextlib.suppress(ResourceExistsError):
+            self.table.create_entity(
+                {"PartitionKey": SID_PARTITION, "RowKey": sid, "request_id": request_id}
+            )
+
+    def sid_owner(self, sid: str) -> str | None:
+        """The request id that recorded Twilio resource `sid`, if any."""
+        try:
+            entity = self.table.get_entity(SID_PARTITION, sid)
+        except ResourceNotFoundError:
+            return None
+        return str(entity["request_id"])
+
+    def mark_opted_out(self, number: str, request_id: str, code: int) -> None:
+        """Flag `number` as opted out (Twilio error 21610: the recipient sent STOP), for
+        operators; Twilio itself refuses the next message to it."""
+        self.table.upsert_entity(
+            {
+                "PartitionKey": OPT_OUT_PARTITION,
+                "RowKey": number,
+                "opted_out": True,
+                "error_code": code,
+                "request_id": request_id,
+                "at": now(),
+            },
+            mode=UpdateMode.REPLACE,
+        )
+
+    # --- the index of unfinished deliveries ------------------------------------------------
+
+    def open_delivery(
+        self,
+        request_id: str,
+        channel: Channel,
+        opened_at: datetime,
+        due_at: datetime,
+        request: dict[str, Any],
+        *,
+        created_at: datetime | None = None,
+    ) -> None:
+        """Add the delivery to the index of unfinished ones (idempotent: an existing row stays).
+
+        The row lives in the hour of `created_at` (the first claim; default `opened_at`), where
+        the sweeper and the recorder look for it; `opened_at` starts its age (a retry reopening
+        it)."""
+        entity = {
+            "PartitionKey": open_partition(created_at or opened_at),
+            "RowKey": request_id,
+            **to_properties(
+                {
+                    "channel": channel,
+                    "opened_at": opened_at,
+                    "due_at": due_at,
+                    "polls": 0,
+                    "request": request,
+                }
+            ),
+        }
+        with contextlib.suppress(ResourceExistsError):
+            self.table.create_entity(entity)
+
+    def close_delivery(self, request_id: str, partition: str) -> None:
+        """Remove the delivery's row from the index of unfinished ones (absent: nothing to do)."""
+        with contextlib.suppress(ResourceNotFoundError):
+            self.table.delete_entity(partition, request_id)
+
+    def due_deliveries(self, at: datetime, limit: int) -> list[OpenDelivery]:
+        """At most `limit` index rows due at `at`, oldest partition first: a range query over
+        the `~open-` partitions only, never the deliveries themselves."""
+        rows = self.table.query_entities(
+            "PartitionKey ge @first and PartitionKey lt @past and due_at le @now",
+            parameters={"first": OPEN_PREFIX, "past": _PAST_OPEN, "now": at},
+            results_per_page=min(limit, 1000),
+        )
+        due: list[OpenDelivery] = []
+        for row in rows:
+            due.append(
+                OpenDelivery(
+                    request_id=str(row["RowKey"]),
+                    partition=str(row["PartitionKey"]),
+                    channel="call" if row.get("channel") == "call" else "sms",
+                    opened_at=row["opened_at"],
+                    due_at=row["due_at"],
+                    polls=int(row.get("polls", 0)),
+                    request=_request_property(row),
+                )
+            )
+            if len(due) >= limit:
+                break
+        return due
+
+    def reschedule_delivery(self, entry: OpenDelivery, due_at: datetime, polls: int) -> None:
+        """Set when the sweeper looks at the delivery next (gone meanwhile: nothing to do)."""
+        with contextlib.suppress(ResourceNotFoundError):
+            self.table.update_entity(
+                {
+                    "PartitionKey": entry.partition,
+                    "RowKey": entry.request_id,
+                    "due_at": due_at,
+                    "polls": polls,
+                },
+                mode=UpdateMode.MERGE,
+            )
+
+
+def _state_change_entity(request_id: str, change: StateChange) -> dict[str, Any]:
+    entity = {"PartitionKey": request_id, "RowKey": STATE_ROW, **to_properties(change, merge=True)}
+    entity["updated_at"] = now()
+    return entity
+
+
+def _history_entity(request_id: str, key: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "PartitionKey": request_id,
+        "RowKey": HISTORY_PREFIX + key,
+        "at": now(),
+        **to_properties(values),
+    }
+
+
+def _merged(state: DeliveryState, entity: Mapping[str, Any], etag: str) -> DeliveryState:
+    """`state` after the MERGE of `entity` (no read back: the write's ETag is the new one)."""
+    view = {"PartitionKey": state.request_id, **_state_properties(state), **entity}
+    return _state_from_entity(view, etag)
+
+
+def _state_from_entity(entity: Mapping[str, Any], etag: str) -> DeliveryState:
+    keys = json_property(entity, "report_keys")
+    return DeliveryState(
+        request_id=str(entity["PartitionKey"]),
+        channel="call" if entity.get("channel") == "call" else "sms",
+        status=str(entity.get("status", "")),
+        status_source="twilio" if entity.get("status_source") == "twilio" else "local",
+        etag=etag,
+        twilio_sid=present(entity.get("twilio_sid")),
+        sequence=entity.get("sequence"),
+        attempts=int(entity.get("attempts", 0)),
+        event_count=int(entity.get("event_count", 0)),
+        error_code=present(entity.get("error_code")),
+        error_message=present(entity.get("error_message")),
+        failure_class=present(entity.get("failure_class")),
+        created_at=entity.get("created_at"),
+        claimed_at=entity.get("claimed_at"),
+        claimed_by=entity.get("claimed_by"),
+        claimed_dequeue_count=entity.get("claimed_dequeue_count"),
+        last_report_key=present(entity.get("last_report_key")),
+        report_keys=[str(key) for key in keys] if isinstance(keys, list) else [],
+        request_hash=entity.get("request_hash"),
+        script=json_property(entity, "script"),
+        metadata=json_property(entity, "metadata") or {},
+        remembered_report=json_property(entity, "remembered_report"),
+        updated_at=entity.get("updated_at"),
+    )
+
+
+def _state_properties(state: DeliveryState) -> dict[str, Any]:
+    """A `DeliveryState` as table properties (the inverse of `_state_from_entity`)."""
+    return to_properties(
+        {
+            "channel": state.channel,
+            "status": state.status,
+            "status_source": state.status_source,
+            "twilio_sid": state.twilio_sid,
+            "sequence": state.sequence,
+            "attempts": state.attempts,
+            "event_count": state.event_count,
+            "error_code": state.error_code,
+            "error_message": state.error_message,
+            "failure_class": state.failure_class,
+            "created_at": state.created_at,
+            "claimed_at": state.claimed_at,
+            "claimed_by": state.claimed_by,
+            "claimed_dequeue_count": state.claimed_dequeue_count,
+            "last_report_key": state.last_report_key,
+            "report_keys": state.report_keys or None,
+            "request_hash": state.request_hash,
+            "script": state.script,
+            "metadata": state.metadata,
+            "remembered_report": state.remembered_report,
+            "updated_at": state.updated_at,
+        }
+    )
 
 
 def _request_property(row: Mapping[str, Any]) -> dict[str, Any] | None:
     """The index row's request, None when unreadable (the sweeper then cannot reconcile it)."""
     try:
-        request = _json_property(row, "request")
+        request = json_property(row, "request")
     except (ValueError, KeyError):
         return None
     return request if isinstance(request, dict) else None
 
 
-def reschedule_delivery(entry: OpenDelivery, due_at: datetime, polls: int) -> None:
-    """Set when the sweeper looks at the delivery next (gone meanwhile: nothing to do)."""
-    with contextlib.suppress(ResourceNotFoundError):
-        get_table().update_entity(
-            {
-                "PartitionKey": entry.partition,
-                "RowKey": entry.request_id,
-                "due_at": due_at,
-                "polls": polls,
-            },
-            mode=UpdateMode.MERGE,
-        )
+def _plain_row(entity: Mapping[str, Any]) -> dict[str, object]:
+    """An entity for people: keys dropped (`row` kept), split properties joined (their parts
+    and part count dropped), JSON properties decoded, cleared properties None."""
+    row: dict[str, object] = {}
+    for key, value in entity.items():
+        if key in ("PartitionKey", "RowKey") or _is_split_part(key, entity):
+            continue
+        value = joined_property(entity, key)
+        if key in JSON_PROPERTIES and isinstance(value, str) and value:
+            with contextlib.suppress(ValueError):
+                value = json_property(entity, key)
+        row[key] = present(getattr(value, "value", value))
+    row["row"] = entity["RowKey"]
+    return row
+
+
+def _is_split_part(key: str, entity: Mapping[str, Any]) -> bool:
+    """Whether `key` is a part count `<name>_parts` or a continuation `<name>_<n>` (n ≥ 2)."""
+    if key.endswith("_parts") and key.removesuffix("_parts") in entity:
+        return True
+    name, _, number = key.rpartition("_")
+    return number.isdigit() and int(number) >= 2 and f"{name}_parts" in entity
+
+
+def _history_order(row: Mapping[str, object]) -> tuple[str, str]:
+    at = row.get("at")
+    return (at.isoformat() if isinstance(at, datetime) else "", str(row["row"]))
+
+
+def with_report_key(state: DeliveryState, key: str) -> list[str]:
+    """`state.report_keys` with `key` appended (the oldest dropped beyond the limit)."""
+    keys = [*state.report_keys, key]
+    return keys[-REPORT_KEYS_KEPT:]

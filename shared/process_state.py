@@ -7,8 +7,7 @@ In Azure each is built once per worker process. Tests that change environment va
 
 from __future__ import annotations
 
-from shared.delivery_store import get_table
-from shared.events_publisher import get_events_queue
+from shared import app_services
 from shared.host_config import max_dequeue_count
 from shared.settings import get_settings
 from shared.storage_connection import storage_session, token_credential
@@ -20,10 +19,9 @@ def reset_process_state() -> None:
     for cached in (
         get_settings,
         get_client,
-        get_table,
-        get_events_queue,
         max_dequeue_count,
         token_credential,
         storage_session,
     ):
         cached.cache_clear()
+    app_services.forget()

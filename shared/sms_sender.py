@@ -12,13 +12,13 @@ from shared.callback_urls import status_callback_url
 from shared.contracts import SmsRequest
 from shared.delivery_store import StateChange
 from shared.failure_classes import ClassifiedError, FailureClass, SettingsValue
-from shared.send_pipeline import BadInputError
+from shared.send_channel import BadInputError
 from shared.settings import get_settings
 from shared.twilio_gateway import TwilioResource
 
 
 class SmsSender:
-    """`send_pipeline.Sender` for SMS/MMS."""
+    """`send_channel.Sender` for SMS/MMS."""
 
     channel: Literal["sms"] = "sms"
     model: type[BaseModel] = SmsRequest
@@ -55,7 +55,7 @@ class SmsSender:
         from_settings = {SettingsValue.STATUS_CALLBACK}
         if not chosen_by_request:
             from_settings |= {SettingsValue.FROM, SettingsValue.MESSAGING_SERVICE}
-        return twilio_gateway.send_message(
+        return twilio_gateway.create_message(
             to=request.to,
             from_=from_,
             messaging_service_sid=service,

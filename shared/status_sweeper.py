@@ -1,8 +1,8 @@
 """The status sweeper: learn what Twilio knows about deliveries whose callbacks never arrived.
 
 Twilio pushes every status to the app; a callback sent while the app is down (restart, slot swap,
-scale-in, outage) is retried a few times (`callback_urls`) and then lost. The sweeper runs on a
-timer and reads only the index of unfinished deliveries (`delivery_store.due_deliveries`, the
+scale-in, outage) is retried a few times (`webhook_urls`) and then lost. The sweeper runs on a
+timer and reads only the index of unfinished deliveries (`DeliveryStore.due_deliveries`, the
 `~open-<hour>` partitions), never the whole table. For each delivery due:
 
 - a stale row of a copy claimed in another hour → dropped;
@@ -19,7 +19,7 @@ timer and reads only the index of unfinished deliveries (`delivery_store.due_del
   (history row and event) and the delivery leaves the index;
 - no SID (a claim whose attempt died, or gave up after an error that may have reached Twilio)
   and claimed longer ago than `STATUS_SWEEP_CLAIM_TIMEOUT_MINUTES` (by then its queue message has
-  run its last attempt) → reconciled as the send path does (list, `send_pipeline.first_unowned`):
+  run its last attempt) → reconciled as the send path does (list, `send_claims.first_unowned`):
   found → recorded; nothing found → a claim still `sending` is recorded `failed` (nothing was
   sent). The sweeper never sends.
 
@@ -36,13 +36,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from shared import delivery_store, twilio_gateway
+from shared import twilio_gateway
 from shared.call_sender import CALL
-from shared.delivery_recorder import RecordOutcome, Report, record
-from shared.delivery_store import DeliveryState, OpenDelivery
+from shared.delivery_recorder import DeliveryRecorder
+from shared.delivery_report import RecordOutcome, Report
+from shared.delivery_store import DeliveryState, DeliveryStore, OpenDelivery, open_partition
+from shared.delivery_store import now as utc_now
 from shared.failure_classes import ClassifiedError, FailureClass
 from shared.log_safety import masked_error
-from shared.send_pipeline import RECONCILE_SKEW, first_unowned, request_fingerprint
+from shared.send_claims import first_unowned, request_fingerprint, since_first_claim
+from shared.send_pipeline import RECONCILE_SKEW
 from shared.settings import Settings, get_settings
 from shared.sms_sender import SMS
 from shared.status_rules import FAILED, REJECTED, SENDING, Channel, is_final
@@ -115,17 +118,22 @@ class SweepSummary:
     request_ids: list[str] = field(default_factory=list)
 
 
-def sweep(reader: TwilioStatusReader | None = None, now: datetime | None = None) -> SweepSummary:
-    """One run of the sweeper over the deliveries due at `now` (default: the current time)."""
+def sweep(
+    recorder: DeliveryRecorder,
+    reader: TwilioStatusReader | None = None,
+    now: datetime | None = None,
+) -> SweepSummary:
+    """One run of the sweeper over the deliveries due at `now` (default: the current time),
+    recording with `recorder`."""
     settings = get_settings()
-    at = now or delivery_store.now()
+    at = now or utc_now()
     twilio = reader or GatewayReader()
-    due = delivery_store.due_deliveries(at, settings.status_sweep_max_deliveries)
+    due = recorder.store.due_deliveries(at, settings.status_sweep_max_deliveries)
     summary = SweepSummary(due=len(due))
     for entry in due:
         summary.request_ids.append(entry.request_id)
         try:
-            _look_at(entry, twilio, at, settings, summary)
+            _look_at(recorder, entry, twilio, at, settings, summary)
         except ClassifiedError as exc:
             stop = _stops_the_run(exc)
             if stop is not None:
@@ -142,9 +150,9 @@ def sweep(reader: TwilioStatusReader | None = None, now: datetime | None = None)
             if _is_too_old(entry, at, settings):
                 # Asked in vain until the age limit (e.g. a Message deleted at Twilio: 404):
                 # given up like a status that never became final, never polled for ever.
-                _give_up_unanswered(entry, exc, settings, summary)
+                _give_up_unanswered(recorder, entry, exc, settings, summary)
             else:
-                _reschedule(entry, at, entry.polls + 1, settings, summary)
+                _reschedule(recorder.store, entry, at, entry.polls + 1, settings, summary)
         except Exception as exc:
             # Storage trouble or a bug with one delivery must not stop the others; it is due
             # again next run.
@@ -180,55 +188,56 @@ def _stops_the_run(exc: ClassifiedError) -> str | None:
 
 
 def _look_at(
+    recorder: DeliveryRecorder,
     entry: OpenDelivery,
     twilio: TwilioStatusReader,
     now: datetime,
     settings: Settings,
     summary: SweepSummary,
 ) -> None:
-    state = delivery_store.get_state(entry.request_id)
+    state = recorder.store.get_state(entry.request_id)
     if state is None:
         # The process died between the index row and the claim: nothing was sent.
         if now - entry.opened_at >= _claim_timeout(settings):
-            _close(entry, summary)
+            _close(recorder.store, entry, summary)
         else:
-            _wait_until(entry, entry.opened_at + _claim_timeout(settings), summary)
+            _wait_until(recorder.store, entry, entry.opened_at + _claim_timeout(settings), summary)
         return
     if _is_stale(entry, state):
-        _close(entry, summary)
+        _close(recorder.store, entry, summary)
         return
     quiet = timedelta(seconds=settings.status_sweep_backoff_seconds[0])
     if state.updated_at is not None and now - state.updated_at < quiet:
         # Its status is moving (callbacks arrive): look again once it has been quiet a while.
-        _wait_until(entry, state.updated_at + quiet, summary)
+        _wait_until(recorder.store, entry, state.updated_at + quiet, summary)
         return
-    if _finish_last_report(entry, state):
+    if _finish_last_report(recorder, entry, state):
         summary.finished += 1
     if _is_done(state):
-        _close(entry, summary)
+        _close(recorder.store, entry, summary)
         return
     if state.twilio_sid is None:
-        _settle_claim(entry, state, twilio, now, settings, summary)
+        _settle_claim(recorder, entry, state, twilio, now, settings, summary)
         return
-    _poll(entry, state, state.twilio_sid, twilio, now, settings, summary)
+    _poll(recorder, entry, state, state.twilio_sid, twilio, now, settings, summary)
 
 
 def _is_stale(entry: OpenDelivery, state: DeliveryState) -> bool:
     """Whether the index row was left by a copy of a delivery claimed in another hour (the row
     in the hour of its `created_at` is the real one)."""
-    return state.created_at is None or (
-        delivery_store.open_partition(state.created_at) != entry.partition
-    )
+    return state.created_at is None or (open_partition(state.created_at) != entry.partition)
 
 
-def _finish_last_report(entry: OpenDelivery, state: DeliveryState) -> bool:
-    """Finish a report whose state write happened but whose event and history row did not (the
-    process died in between, and Twilio gave up retrying the callback): recorded again with its
-    key, the recorder publishes the event and writes the history row from the state."""
+def _finish_last_report(
+    recorder: DeliveryRecorder, entry: OpenDelivery, state: DeliveryState
+) -> bool:
+    """Finish a report whose state change happened but whose event and history row did not
+    (the process died in between, and Twilio gave up retrying the callback): recorded again
+    with its key, the recorder publishes the event and writes the history row."""
     key = state.last_report_key
-    if not key or delivery_store.history_exists(entry.request_id, key):
+    if not key or recorder.store.history_exists(entry.request_id, key):
         return False
-    outcome = record(
+    outcome = recorder.record(
         entry.request_id,
         Report(
             key=key,
@@ -264,6 +273,7 @@ def _is_done(state: DeliveryState) -> bool:
 
 
 def _poll(
+    recorder: DeliveryRecorder,
     entry: OpenDelivery,
     state: DeliveryState,
     sid: str,
@@ -275,7 +285,7 @@ def _poll(
     polled = twilio.fetch(state.channel, sid)
     summary.polled += 1
     if polled.status != state.status:
-        outcome = record(
+        outcome = recorder.record(
             entry.request_id,
             Report(
                 key=f"poll-{sid}-{polled.status}",
@@ -298,14 +308,18 @@ def _poll(
             outcome,
         )
     if is_final(state.channel, polled.status):
-        _close(entry, summary)  # the recorder closed it already when the status applied
+        _close(
+            recorder.store, entry, summary
+        )  # the recorder closed it already when the status applied
         return
     if _is_too_old(entry, now, settings) and polled.status not in _WAITING_ON_PURPOSE:
-        _give_up(entry, state, polled.status, f"Twilio still says {polled.status}", settings)
+        _give_up(
+            recorder, entry, state, polled.status, f"Twilio still says {polled.status}", settings
+        )
         summary.unknown += 1
-        _close(entry, summary)
+        _close(recorder.store, entry, summary)
         return
-    _reschedule(entry, now, entry.polls + 1, settings, summary)
+    _reschedule(recorder.store, entry, now, entry.polls + 1, settings, summary)
 
 
 def _is_too_old(entry: OpenDelivery, now: datetime, settings: Settings) -> bool:
@@ -313,6 +327,7 @@ def _is_too_old(entry: OpenDelivery, now: datetime, settings: Settings) -> bool:
 
 
 def _give_up(
+    recorder: DeliveryRecorder,
     entry: OpenDelivery,
     state: DeliveryState,
     status: str,
@@ -326,7 +341,7 @@ def _give_up(
     reason = (
         f"no final status from Twilio within {settings.status_sweep_max_age_hours:g} hours; {why}"
     )
-    record(
+    recorder.record(
         entry.request_id,
         Report(
             key=f"poll-final-status-unknown-{sid or 'nosid'}",
@@ -348,18 +363,25 @@ def _give_up(
 
 
 def _give_up_unanswered(
-    entry: OpenDelivery, exc: ClassifiedError, settings: Settings, summary: SweepSummary
+    recorder: DeliveryRecorder,
+    entry: OpenDelivery,
+    exc: ClassifiedError,
+    settings: Settings,
+    summary: SweepSummary,
 ) -> None:
     """The age limit passed while Twilio could not answer about the delivery: final status
     unknown, with the error as the reason; the delivery leaves the index."""
-    state = delivery_store.get_state(entry.request_id)
+    state = recorder.store.get_state(entry.request_id)
     if state is not None:
-        _give_up(entry, state, state.status, f"Twilio could not be asked: {exc}", settings)
+        _give_up(
+            recorder, entry, state, state.status, f"Twilio could not be asked: {exc}", settings
+        )
         summary.unknown += 1
-    _close(entry, summary)
+    _close(recorder.store, entry, summary)
 
 
 def _settle_claim(
+    recorder: DeliveryRecorder,
     entry: OpenDelivery,
     state: DeliveryState,
     twilio: TwilioStatusReader,
@@ -372,7 +394,7 @@ def _settle_claim(
     claimed_at = state.claimed_at or state.created_at or entry.opened_at
     if now - claimed_at < _claim_timeout(settings):
         # Its queue message may still be retried: look again when it cannot be any more.
-        _wait_until(entry, claimed_at + _claim_timeout(settings), summary)
+        _wait_until(recorder.store, entry, claimed_at + _claim_timeout(settings), summary)
         return
     request = entry.request
     if request is None or not _is_claimed_request(state, request):
@@ -382,13 +404,15 @@ def _settle_claim(
             entry.request_id,
             state.status,
         )
-        _close(entry, summary)
+        _close(recorder.store, entry, summary)
         return
-    since = (state.created_at or claimed_at) - RECONCILE_SKEW
-    found = first_unowned(entry.request_id, twilio.find(state.channel, request, since))
+    since = since_first_claim(state, RECONCILE_SKEW)
+    found = first_unowned(
+        recorder.store, entry.request_id, twilio.find(state.channel, request, since)
+    )
     summary.polled += 1
     if found is not None:
-        record(
+        recorder.record(
             entry.request_id,
             Report(
                 key=f"poll-reconciled-{found.sid}",
@@ -407,9 +431,9 @@ def _settle_claim(
             found.sid,
         )
         if is_final(state.channel, found.status):
-            _close(entry, summary)
+            _close(recorder.store, entry, summary)
         else:
-            _reschedule(entry, now, 0, settings, summary)
+            _reschedule(recorder.store, entry, now, 0, settings, summary)
         return
     if state.status == SENDING:
         reason = (
@@ -417,7 +441,7 @@ def _settle_claim(
             f"{settings.status_sweep_claim_timeout_minutes:g} minutes and Twilio has no "
             "matching message or call; nothing was sent"
         )
-        outcome = record(
+        outcome = recorder.record(
             entry.request_id,
             Report(
                 key=f"poll-abandoned-{state.attempts}",
@@ -432,23 +456,27 @@ def _settle_claim(
         if outcome != RecordOutcome.APPLIED:
             # A live attempt (its queue message came back after an outage, a `-poison` replay)
             # took the claim over since it was read: it reconciles before it sends.
-            _reschedule(entry, now, entry.polls + 1, settings, summary)
+            _reschedule(recorder.store, entry, now, entry.polls + 1, settings, summary)
             return
         summary.abandoned += 1
         logger.warning("status sweep: rid=%s %s", entry.request_id, reason)
-    _close(entry, summary)
-    _reopen_if_reclaimed(entry, state, now, settings)
+    _close(recorder.store, entry, summary)
+    _reopen_if_reclaimed(recorder, entry, state, now, settings)
 
 
 def _reopen_if_reclaimed(
-    entry: OpenDelivery, settled: DeliveryState, now: datetime, settings: Settings
+    recorder: DeliveryRecorder,
+    entry: OpenDelivery,
+    settled: DeliveryState,
+    now: datetime,
+    settings: Settings,
 ) -> None:
     """An attempt that took the claim over between the settlement and the close indexed it
     before the close removed the row: index it again, so it is polled if it is sent."""
-    current = delivery_store.get_state(entry.request_id)
+    current = recorder.store.get_state(entry.request_id)
     if current is None or current.attempts == settled.attempts:
         return
-    delivery_store.open_delivery(
+    recorder.store.open_delivery(
         entry.request_id,
         entry.channel,
         now,
@@ -472,21 +500,28 @@ def _claim_timeout(settings: Settings) -> timedelta:
     return timedelta(minutes=settings.status_sweep_claim_timeout_minutes)
 
 
-def _close(entry: OpenDelivery, summary: SweepSummary) -> None:
-    delivery_store.close_delivery(entry.request_id, entry.partition)
+def _close(store: DeliveryStore, entry: OpenDelivery, summary: SweepSummary) -> None:
+    store.close_delivery(entry.request_id, entry.partition)
     summary.closed += 1
 
 
 def _reschedule(
-    entry: OpenDelivery, now: datetime, polls: int, settings: Settings, summary: SweepSummary
+    store: DeliveryStore,
+    entry: OpenDelivery,
+    now: datetime,
+    polls: int,
+    settings: Settings,
+    summary: SweepSummary,
 ) -> None:
-    delivery_store.reschedule_delivery(
+    store.reschedule_delivery(
         entry, next_due(now, polls, settings.status_sweep_backoff_seconds), polls
     )
     summary.rescheduled += 1
 
 
-def _wait_until(entry: OpenDelivery, due_at: datetime, summary: SweepSummary) -> None:
+def _wait_until(
+    store: DeliveryStore, entry: OpenDelivery, due_at: datetime, summary: SweepSummary
+) -> None:
     """Look at the delivery again at `due_at`, without counting a poll."""
-    delivery_store.reschedule_delivery(entry, due_at, entry.polls)
+    store.reschedule_delivery(entry, due_at, entry.polls)
     summary.rescheduled += 1

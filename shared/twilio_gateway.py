@@ -155,7 +155,7 @@ def _resource(instance: Any) -> TwilioResource:
     return TwilioResource(sid=str(instance.sid), status=str(instance.status or "queued"))
 
 
-def send_message(
+def create_message(
     *,
     to: str,
     from_: str | None,
@@ -198,7 +198,7 @@ def create_call(
     from_settings: frozenset[SettingsValue] = frozenset(),
 ) -> TwilioResource:
     """Create a Call (POST Calls.json) that fetches `url` or runs `twiml`; `from_settings` as
-    for `send_message`."""
+    for `create_message`."""
     kwargs: dict[str, Any] = {
         "to": to,
         "from_": from_,

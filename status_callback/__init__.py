@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import azure.functions as func
 
+from shared.app_services import app_recorder
 from shared.callback_recorder import record_status_callback
 from shared.webhook_request import form_fields, is_signed_by_twilio
 
@@ -13,5 +14,7 @@ def main(req: func.HttpRequest) -> func.HttpResponse:
     fields = form_fields(req)
     if not is_signed_by_twilio(req, fields):
         return func.HttpResponse(status_code=403)
-    record_status_callback(req.params.get("rid"), req.params.get("channel"), dict(fields))
+    record_status_callback(
+        app_recorder(), req.params.get("rid"), req.params.get("channel"), dict(fields)
+    )
     return func.HttpResponse(status_code=204)

@@ -7,6 +7,7 @@ from urllib.parse import parse_qsl
 
 import azure.functions as func
 
+from shared.app_services import app_recorder
 from shared.twiml_render import render_unknown_request
 from shared.voice_flow import voice_twiml
 from shared.webhook_auth import path_and_raw_query
@@ -22,7 +23,9 @@ def main(req: func.HttpRequest) -> func.HttpResponse:
         return func.HttpResponse(status_code=403)
     query = parse_qsl(path_and_raw_query(req.url)[1], keep_blank_values=True)
     try:
-        twiml = voice_twiml(req.params.get("rid"), req.params.get("step"), query, dict(fields))
+        twiml = voice_twiml(
+            app_recorder(), req.params.get("rid"), req.params.get("step"), query, dict(fields)
+        )
     except Exception:
         # A caller is on the line: say sorry and hang up instead of Twilio's error message.
         logger.exception("twiml_voice failed for rid=%s", req.params.get("rid"))

@@ -29,7 +29,7 @@ import send_call
 import send_sms
 import status_callback
 import twiml_voice
-from shared import delivery_store
+from shared.app_services import app_store
 from shared.delivery_store import DeliveryState
 from shared.process_state import reset_process_state
 from shared.storage_connection import load_storage_connection, queue_client
@@ -123,7 +123,7 @@ class App:
         """The state of `rid` once its current status is `status`."""
 
         def probe() -> DeliveryState | None:
-            state = delivery_store.get_state(rid)
+            state = app_store().get_state(rid)
             return state if state is not None and state.status == status else None
 
         return wait_for(f"{rid} to reach {status}", probe)

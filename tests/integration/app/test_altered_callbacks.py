@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from twilio.request_validator import RequestValidator
 
-from shared import delivery_store
+from shared.app_services import app_store
 
 
 def _shifted(form: dict[str, str], name: str) -> dict[str, str]:
@@ -37,9 +37,9 @@ def _replay(app: Any, captured: dict[str, Any], form: dict[str, str]) -> int:
 
 
 def _snapshot(app: Any, rid: str) -> tuple[Any, ...]:
-    state = delivery_store.get_state(rid)
+    state = app_store().get_state(rid)
     assert state is not None
-    rows = sorted(row["RowKey"] for row in delivery_store.list_history(rid))
+    rows = sorted(row["RowKey"] for row in app_store().list_history(rid))
     return state.etag, state.status, rows, len(app.events())
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from emulators.twilio_api.process import start_emulator
-from shared import delivery_store
+from shared.app_services import app_store
 from shared.failure_classes import ClassifiedError, FailureClass
 from shared.process_state import reset_process_state
 
@@ -38,7 +38,7 @@ def test_sms_is_sent_with_the_api_key(
 ) -> None:
     _use(monkeypatch, keyed_emulator, KEY_SECRET)
     app.send_sms({"id": rid, "to": "+15551230003", "body": "sent with an API key"})
-    state = delivery_store.get_state(rid)
+    state = app_store().get_state(rid)
     with urllib.request.urlopen(f"{keyed_emulator}/_emulator/messages", timeout=10) as answer:
         messages = json.loads(answer.read())["messages"]
     sids = [m["sid"] for m in messages if f"rid={rid}&" in (m["status_callback"] or "")]

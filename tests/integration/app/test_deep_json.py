@@ -10,7 +10,7 @@ from azure.functions.queue import QueueMessage
 
 import send_call
 import send_sms
-from shared import delivery_store
+from shared.app_services import app_store
 
 
 def _nested(rid: str, depth: int, program: str) -> bytes:
@@ -36,13 +36,13 @@ def test_deeply_nested_metadata_is_rejected_in_one_run(
     function.main(QueueMessage(id=message_id, body=body, dequeue_count=1))
     # Unreadable as JSON (10,000 levels), the id falls back to the queue message id.
     key = message_id if depth == 10_000 else rid
-    state = delivery_store.get_state(key)
+    state = app_store().get_state(key)
     assert state is not None
     assert (state.status, state.failure_class, state.channel) == ("rejected", "bad_input", channel)
     assert "nests objects/arrays" in (state.error_message or "")
     (event,) = app.events()
     assert (event["id"], event["status"], event["sequence"]) == (key, "rejected", 1)
     assert event["detail"]["raw_payload"] == body.decode()[:8000]
-    assert [row["RowKey"] for row in delivery_store.list_history(key)] == ["h-local-0-rejected"]
+    assert [row["RowKey"] for row in app_store().list_history(key)] == ["h-local-0-rejected"]
     assert app.messages_for(rid) == []
     assert app.calls_for(rid) == []

@@ -15,8 +15,7 @@ from twilio.request_validator import RequestValidator
 
 from emulators.azurite import Azurite
 from emulators.azurite_identity import STORAGE_AUDIENCE, ManagedIdentityEndpoint
-from shared import delivery_store
-from shared.events_publisher import get_events_queue
+from shared.app_services import app_publisher, app_store
 
 CLIENT_ID = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
 
@@ -40,8 +39,8 @@ def test_the_clients_use_the_endpoints_and_the_user_assigned_identity(
     app: Any, oauth_azurite: Azurite, identity_endpoint: ManagedIdentityEndpoint
 ) -> None:
     before = len(identity_endpoint.requests)
-    assert delivery_store.get_table().url.startswith(oauth_azurite.table_url)
-    assert get_events_queue().url.startswith(oauth_azurite.queue_url)
+    assert app_store().table.url.startswith(oauth_azurite.table_url)
+    assert app_publisher().queue.url.startswith(oauth_azurite.queue_url)
     # Creating the table and queue took a token for the configured identity.
     assert identity_endpoint.requests[before:] == [(STORAGE_AUDIENCE, CLIENT_ID)]
 
@@ -53,13 +52,13 @@ def test_sms_is_sent_and_its_callbacks_recorded(app: Any, rid: str) -> None:
     assert state.twilio_sid == message["sid"]
     events = app.wait_events_until("delivered")
     assert {e["twilio_sid"] for e in events} == {message["sid"]}
-    statuses = {row["status"] for row in delivery_store.list_history(rid)}
+    statuses = {row["status"] for row in app_store().list_history(rid)}
     assert {"queued", "sent", "delivered"} <= statuses
 
 
 def test_bad_input_is_recorded_as_rejected(app: Any, rid: str) -> None:
     app.send_sms({"id": rid, "to": "not-a-number", "body": "never sent"})
-    state = delivery_store.get_state(rid)
+    state = app_store().get_state(rid)
     assert state is not None
     assert state.status == "rejected"
     assert app.messages_for(rid) == []
@@ -79,12 +78,12 @@ def _post_callback(app: Any, rid: str, form: dict[str, str]) -> int:
 
 
 def test_a_signed_status_callback_is_recorded(app: Any, rid: str) -> None:
-    assert delivery_store.create_state(
+    assert app_store().create_state(
         rid, {"channel": "sms", "status": "sending", "status_source": "local", "event_count": 0}
     )
     sid = "SM" + "e" * 32
     assert _post_callback(app, rid, {"MessageSid": sid, "MessageStatus": "delivered"}) == 204
-    state = delivery_store.get_state(rid)
+    state = app_store().get_state(rid)
     assert state is not None
     assert (state.status, state.twilio_sid) == ("delivered", sid)
     assert [e["status"] for e in app.events()] == ["delivered"]

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from shared import delivery_store, twilio_gateway
+from shared.app_services import app_store
 from shared.failure_classes import ClassifiedError
 
 SENDER = "+15005550006"  # the app fixture's TWILIO_FROM_NUMBER
@@ -21,7 +22,7 @@ def _recipient() -> str:
 
 def _unrecorded_message(to: str, body: str | None, media: list[str] | None, rid: str) -> str:
     """A Message no delivery recorded (as if an attempt created it and died)."""
-    return twilio_gateway.send_message(
+    return twilio_gateway.create_message(
         to=to,
         from_=SENDER,
         messaging_service_sid=None,
@@ -46,7 +47,7 @@ def test_a_media_only_request_does_not_adopt_a_text_message(app: Any, rid: str) 
     other = _unrecorded_message(to, "an unrelated text", None, "someone-else")
     _fail_then_retry(app, {"id": rid, "to": to, "media_urls": ["https://cdn.example.com/a.png"]})
     (message,) = app.messages_for(rid)
-    state = delivery_store.get_state(rid)
+    state = app_store().get_state(rid)
     assert state.twilio_sid == message["sid"] != other
 
 
@@ -61,13 +62,13 @@ def test_a_message_with_other_media_is_not_adopted(app: Any, rid: str) -> None:
     }
     _fail_then_retry(app, request)
     (message,) = app.messages_for(rid)
-    assert delivery_store.get_state(rid).twilio_sid == message["sid"] != other
+    assert app_store().get_state(rid).twilio_sid == message["sid"] != other
 
 
 def _claimed_a_minute_ago(rid: str) -> None:
     """The state an attempt that may have reached Twilio left a minute ago."""
     earlier = delivery_store.now() - timedelta(minutes=1)
-    delivery_store.create_state(
+    app_store().create_state(
         rid,
         {
             "channel": "sms",
@@ -93,7 +94,7 @@ def test_reconcile_pages_past_newer_messages(app: Any, rid: str) -> None:
         _unrecorded_message(to, f"other {n}", None, f"{rid}-other")
     app.send_sms(request, message_id="m-1", dequeue=2)
     assert [m["sid"] for m in app.messages_for(rid)] == [created]
-    assert delivery_store.get_state(rid).twilio_sid == created
+    assert app_store().get_state(rid).twilio_sid == created
 
 
 def test_reconcile_reads_back_to_the_claim_behind_more_than_500_newer_messages(
@@ -109,7 +110,7 @@ def test_reconcile_reads_back_to_the_claim_behind_more_than_500_newer_messages(
         _unrecorded_message(to, f"other {n}", None, f"{rid}-other")
     app.send_sms(request, message_id="m-1", dequeue=2)
     assert [m["sid"] for m in app.messages_for(rid)] == [created]
-    assert delivery_store.get_state(rid).twilio_sid == created
+    assert app_store().get_state(rid).twilio_sid == created
 
 
 def test_a_list_that_never_reaches_the_claim_time_is_ambiguous_and_sends_nothing(
@@ -125,4 +126,4 @@ def test_a_list_that_never_reaches_the_claim_time_is_ambiguous_and_sends_nothing
         app.send_sms(request, message_id="m-1", dequeue=2)
     assert raised.value.failure_class == "ambiguous"
     assert app.messages_for(rid) == []
-    assert delivery_store.get_state(rid).status == "sending"
+    assert app_store().get_state(rid).status == "sending"

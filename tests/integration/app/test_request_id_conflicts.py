@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from shared import delivery_store
+from shared.app_services import app_store
 from shared.failure_classes import ClassifiedError
 
 
 def _history_keys(rid: str) -> list[str]:
-    return [row["RowKey"] for row in delivery_store.list_history(rid)]
+    return [row["RowKey"] for row in app_store().list_history(rid)]
 
 
 def test_a_call_reusing_an_sms_id_is_refused_and_announced(
@@ -26,7 +26,7 @@ def test_a_call_reusing_an_sms_id_is_refused_and_announced(
     app.send_call(call | {"metadata": {"copy": "call"}}, message_id="m-call")  # no retry
 
     assert app.calls_for(rid) == []
-    after = delivery_store.get_state(rid)
+    after = app_store().get_state(rid)
     assert (after.channel, after.status, after.twilio_sid, after.event_count) == (
         "sms",
         before.status,

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from shared import delivery_store, twilio_gateway
+from shared import twilio_gateway
+from shared.app_services import app_store
 from shared.callback_urls import STATUS_CALLBACK_OVERRIDES, TWIML_OVERRIDES
 from shared.failure_classes import ClassifiedError, FailureClass, SettingsValue
 
@@ -46,7 +47,7 @@ def test_script_call_runs_gather_and_records_the_digits(app: Any, rid: str) -> N
     said = str(call["transcript"])
     assert "Hello <caller> & friends!" in said
     assert "Thanks" in said
-    answers = [r for r in delivery_store.list_history(rid) if r["RowKey"].startswith("h-answer-")]
+    answers = [r for r in app_store().list_history(rid) if r["RowKey"].startswith("h-answer-")]
     assert len(answers) == 1
     assert '"digits":"7"' in answers[0]["detail"]
     digit_events = [e for e in app.events() if e["detail"].get("digits") == "7"]
@@ -61,7 +62,7 @@ def test_twiml_call_passes_the_twiml(app: Any, rid: str) -> None:
     (call,) = app.calls_for(rid)
     assert call["url"] is None
     assert "Inline hello" in call["twiml"]
-    assert delivery_store.get_state(rid).program is None
+    assert app_store().get_state(rid).script is None
 
 
 def test_url_call_fetches_the_url_with_the_twimlet_form(app: Any, rid: str) -> None:
@@ -80,7 +81,7 @@ def test_busy_callee_ends_busy(app: Any, rid: str) -> None:
 
 def test_unreachable_number_is_a_permanent_failure(app: Any, rid: str) -> None:
     app.send_call({"id": rid, "to": "+15005550002", "twiml": "<Response/>"})
-    state = delivery_store.get_state(rid)
+    state = app_store().get_state(rid)
     assert (state.status, state.error_code) == ("failed", 21214)
 
 
@@ -124,7 +125,7 @@ def test_a_script_whose_twiml_exceeds_64_kb_is_rejected(app: Any, rid: str) -> N
     # 28000 characters of JSON, but every `<` becomes `&lt;`: about 112 KB of TwiML.
     script = [{"type": "say", "text": "<" * 4000} for _ in range(7)]
     app.send_call({"id": rid, "to": _number(rid), "script": script})  # no exception: no retry
-    state = delivery_store.get_state(rid)
+    state = app_store().get_state(rid)
     assert (state.status, state.failure_class) == ("rejected", "bad_input")
     (event,) = app.events()
     assert "TwiML document of" in event["detail"]["reason"]
@@ -137,5 +138,5 @@ def test_a_script_split_by_gathers_fits_in_its_documents(app: Any, rid: str) -> 
     for _ in range(7):
         script += [{"type": "say", "text": "<" * 4000}, {"type": "gather", "num_digits": 1}]
     app.send_call({"id": rid, "to": _number(rid), "script": script[:-1]})
-    assert delivery_store.get_state(rid).status != "rejected"
+    assert app_store().get_state(rid).status != "rejected"
     assert len(app.calls_for(rid)) == 1

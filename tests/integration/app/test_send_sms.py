@@ -11,11 +11,12 @@ import pytest
 from azure.functions.queue import QueueMessage
 
 import send_sms
-from shared import delivery_recorder, delivery_store, twilio_gateway
+from shared import delivery_store, twilio_gateway
+from shared.app_services import app_recorder, app_store
 from shared.callback_urls import STATUS_CALLBACK_OVERRIDES
 from shared.failure_classes import ClassifiedError, FailureClass
 from shared.process_state import reset_process_state
-from shared.send_pipeline import ClaimInProgressError
+from shared.send_claims import ClaimInProgressError
 
 
 def _sms(rid: str, **changes: Any) -> dict[str, Any]:
@@ -44,7 +45,7 @@ def test_sms_is_sent_and_its_callbacks_recorded(app: Any, rid: str) -> None:
     assert sorted(sequence for sequence, _ in by_sequence) == list(range(1, len(by_sequence) + 1))
     assert {e["twilio_sid"] for e in events} == {message["sid"]}
     assert all(e["metadata"] == {"order": 42} for e in events)
-    statuses = {row["status"] for row in delivery_store.list_history(rid)}
+    statuses = {row["status"] for row in app_store().list_history(rid)}
     assert {"queued", "sent", "delivered"} <= statuses
 
 
@@ -53,7 +54,7 @@ def test_the_same_request_twice_sends_one_message(app: Any, rid: str) -> None:
     app.send_sms(_sms(rid), message_id="m-2")  # a producer re-enqueued it
     app.send_sms(_sms(rid), message_id="m-1", dequeue=2)  # the host redelivered it
     assert len(app.messages_for(rid)) == 1
-    assert delivery_store.get_state(rid).attempts == 1
+    assert app_store().get_state(rid).attempts == 1
 
 
 @pytest.mark.parametrize(
@@ -62,7 +63,7 @@ def test_the_same_request_twice_sends_one_message(app: Any, rid: str) -> None:
 )
 def test_permanent_errors_fail_without_retry(app: Any, rid: str, to: str, code: int) -> None:
     app.send_sms(_sms(rid, to=to))  # no exception: the host must not retry
-    state = delivery_store.get_state(rid)
+    state = app_store().get_state(rid)
     assert (state.status, state.error_code, state.failure_class) == ("failed", code, "permanent")
     (event,) = app.events()
     assert (event["status"], event["error_code"]) == ("failed", code)
@@ -75,11 +76,11 @@ def test_numbers_in_twilio_errors_are_masked_in_logs_but_stored_whole(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     app.send_sms(_sms(rid, to="+15005550001"))  # 21211: "The 'To' number +1500… is not valid"
-    assert "+15005550001" in (delivery_store.get_state(rid).error_message or "")
+    assert "+15005550001" in (app_store().get_state(rid).error_message or "")
     other = f"{rid}-from"
     with pytest.raises(ClassifiedError) as caught:  # 21212 names the From number; raised
         app.send_sms({**_sms(other), "from": "+15005550001"}, dequeue=5)
-    assert "+15005550001" in (delivery_store.get_state(other).error_message or "")
+    assert "+15005550001" in (app_store().get_state(other).error_message or "")
     # The host logs the raised exception with its whole chain.
     raised = _chain_text(caught.value)
     assert "5005550001" not in raised
@@ -94,8 +95,8 @@ def test_opted_out_recipient_is_flagged(
 ) -> None:
     caplog.set_level(logging.INFO)  # what the Functions host forwards
     app.send_sms(_sms(rid, to="+15005550004"))
-    assert delivery_store.get_state(rid).error_code == 21610
-    assert delivery_store.is_opted_out("+15005550004")  # a row keyed by the number
+    assert app_store().get_state(rid).error_code == 21610
+    assert app_store().table.get_entity("~opt-out", "+15005550004")["opted_out"]  # a row keyed by the number
     leaks = [
         f"{r.name}: {r.getMessage()}" for r in caplog.records if "5005550004" in r.getMessage()
     ]
@@ -108,12 +109,12 @@ def test_configuration_error_raises_and_last_attempt_gives_up(app: Any, rid: str
         with pytest.raises(ClassifiedError) as caught:
             app.send_sms(request, message_id="m-1", dequeue=attempt)
         assert caught.value.failure_class == FailureClass.CONFIGURATION
-        state = delivery_store.get_state(rid)
+        state = app_store().get_state(rid)
         assert (state.status, state.failure_class) == ("sending", "configuration")
     assert app.events() == []
     with pytest.raises(ClassifiedError):
         app.send_sms(request, message_id="m-1", dequeue=5)
-    state = delivery_store.get_state(rid)
+    state = app_store().get_state(rid)
     assert (state.status, state.error_code, state.attempts) == ("failed", 21212, 5)
     (event,) = app.events()
     assert event["detail"]["reason"] == "gave up after 5 attempts"
@@ -127,12 +128,12 @@ def test_a_sender_from_the_settings_that_is_not_ours_is_a_configuration_error(
     with pytest.raises(ClassifiedError) as caught:
         app.send_sms(_sms(rid))
     assert (caught.value.failure_class, caught.value.code) == (FailureClass.CONFIGURATION, 21606)
-    state = delivery_store.get_state(rid)
+    state = app_store().get_state(rid)
     assert (state.status, state.failure_class) == ("sending", "configuration")
     # The same code for a sender the request chose is the request's problem: failed for good.
     other = f"{rid}-own"
     app.send_sms({**_sms(other), "from": "+15005550007"})
-    state = delivery_store.get_state(other)
+    state = app_store().get_state(other)
     assert (state.status, state.error_code, state.failure_class) == ("failed", 21606, "permanent")
 
 
@@ -144,7 +145,7 @@ def test_a_bad_public_base_url_is_a_configuration_error(
     with pytest.raises(ClassifiedError) as caught:
         app.send_sms(_sms(rid))
     assert (caught.value.failure_class, caught.value.code) == (FailureClass.CONFIGURATION, 21609)
-    assert delivery_store.get_state(rid).status == "sending"
+    assert app_store().get_state(rid).status == "sending"
 
 
 def test_bad_credentials_are_a_configuration_error(
@@ -163,7 +164,7 @@ def test_transient_429_retries_without_reconcile(app: Any, rid: str) -> None:
     with pytest.raises(ClassifiedError) as caught:
         app.send_sms(_sms(rid))
     assert caught.value.failure_class == FailureClass.TRANSIENT
-    assert delivery_store.get_state(rid).failure_class == "transient"
+    assert app_store().get_state(rid).failure_class == "transient"
     app.send_sms(_sms(rid), dequeue=2)
     assert len(app.messages_for(rid)) == 1
     assert "local-2-created" in _history_keys(rid)
@@ -181,7 +182,7 @@ def test_ambiguous_500_after_store_is_reconciled_not_resent(
     assert caught.value.failure_class == FailureClass.AMBIGUOUS
     app.send_sms(_sms(rid), dequeue=2)
     (message,) = app.messages_for(rid)
-    assert delivery_store.get_state(rid).twilio_sid == message["sid"]
+    assert app_store().get_state(rid).twilio_sid == message["sid"]
     assert "local-2-reconciled" in _history_keys(rid)
 
 
@@ -201,13 +202,13 @@ def test_errors_on_every_request_give_up_then_a_replay_sends_once(app: Any, rid:
         with pytest.raises(ClassifiedError) as caught:
             app.send_sms(_sms(rid), message_id="m-1", dequeue=attempt)
         assert caught.value.failure_class == FailureClass.AMBIGUOUS
-        assert delivery_store.get_state(rid).failure_class == "ambiguous"
-    state = delivery_store.get_state(rid)
+        assert app_store().get_state(rid).failure_class == "ambiguous"
+    state = app_store().get_state(rid)
     assert (state.status, state.attempts) == ("failed", 5)
     app.emulator("/_emulator/faults", {})
     app.send_sms(_sms(rid), message_id="m-replayed")  # replayed from the poison queue
     assert len(app.messages_for(rid)) == 1
-    assert delivery_store.get_state(rid).attempts == 6
+    assert app_store().get_state(rid).attempts == 6
 
 
 def test_reconcile_skips_a_message_recorded_by_another_request(app: Any, rid: str) -> None:
@@ -223,7 +224,7 @@ def test_reconcile_skips_a_message_recorded_by_another_request(app: Any, rid: st
     }
     assert len(sids) == 2
     assert (
-        delivery_store.get_state(rid).twilio_sid != delivery_store.get_state(first["id"]).twilio_sid
+        app_store().get_state(rid).twilio_sid != app_store().get_state(first["id"]).twilio_sid
     )
 
 
@@ -240,7 +241,7 @@ def test_timeout_is_ambiguous(app: Any, rid: str, monkeypatch: pytest.MonkeyPatc
 
 def test_a_fresh_claim_without_outcome_is_not_sent_twice(app: Any, rid: str) -> None:
     # Another worker claimed moments ago and may be waiting for Twilio right now.
-    delivery_store.create_state(
+    app_store().create_state(
         rid,
         {
             "channel": "sms",
@@ -258,7 +259,7 @@ def test_a_fresh_claim_without_outcome_is_not_sent_twice(app: Any, rid: str) -> 
 def _claim(rid: str, *, by: str, dequeue: int, at: Any = None, **extra: Any) -> None:
     """A claim left by attempt `dequeue` of queue message `by` (no outcome recorded)."""
     when = at or delivery_store.now()
-    delivery_store.create_state(
+    app_store().create_state(
         rid,
         {
             "channel": "sms",
@@ -280,7 +281,7 @@ def test_a_later_attempt_of_the_same_message_takes_over_its_fresh_claim(app: Any
     _claim(rid, by="m-1", dequeue=1)
     app.send_sms(_sms(rid), message_id="m-1", dequeue=2)
     assert len(app.messages_for(rid)) == 1
-    state = delivery_store.get_state(rid)
+    state = app_store().get_state(rid)
     assert (state.attempts, state.claimed_by, state.claimed_dequeue_count) == (2, "m-1", 2)
     assert "local-2-created" in _history_keys(rid)
 
@@ -291,7 +292,7 @@ def test_a_duplicate_copy_on_its_last_attempt_ends_as_a_duplicate(app: Any, rid:
     with pytest.raises(ClaimInProgressError):
         app.send_sms(_sms(rid), message_id="m-copy", dequeue=4)
     app.send_sms(_sms(rid), message_id="m-copy", dequeue=5)  # no exception: no poison
-    state = delivery_store.get_state(rid)
+    state = app_store().get_state(rid)
     assert (state.status, state.attempts, state.claimed_by) == ("sending", 1, "m-owner")
     assert app.messages_for(rid) == []
     assert app.events() == []
@@ -303,7 +304,7 @@ def test_an_unexpected_error_on_the_last_attempt_records_gave_up(
     long_ago = delivery_store.now() - timedelta(minutes=10)
     _claim(rid, by="m-1", dequeue=4, at=long_ago, failure_class="ambiguous")
     request = _sms(rid)
-    twilio_gateway.send_message(  # what attempt 4 may have created: reconcile looks it up
+    twilio_gateway.create_message(  # what attempt 4 may have created: reconcile looks it up
         to=request["to"],
         from_="+15005550006",
         messaging_service_sid=None,
@@ -317,10 +318,10 @@ def test_an_unexpected_error_on_the_last_attempt_records_gave_up(
     def table_down(sid: str) -> str | None:
         raise ConnectionError("table unreachable")
 
-    monkeypatch.setattr(delivery_store, "sid_owner", table_down)
+    monkeypatch.setattr(app_store(), "sid_owner", table_down)
     with pytest.raises(ConnectionError):
         app.send_sms(request, message_id="m-1", dequeue=5)
-    state = delivery_store.get_state(rid)
+    state = app_store().get_state(rid)
     assert (state.status, state.status_source) == ("failed", "local")
     (event,) = app.events()
     assert event["status"] == "failed"
@@ -331,7 +332,7 @@ def test_an_unexpected_error_on_the_last_attempt_records_gave_up(
 def test_a_request_with_a_utf8_byte_order_mark_is_sent(app: Any, rid: str) -> None:
     body = b"\xef\xbb\xbf" + json.dumps(_sms(rid)).encode()
     send_sms.main(QueueMessage(id="m-bom", body=body, dequeue_count=1))
-    assert delivery_store.get_state(rid).status != "rejected"
+    assert app_store().get_state(rid).status != "rejected"
     assert len(app.messages_for(rid)) == 1
 
 
@@ -342,7 +343,7 @@ def test_an_id_with_a_trailing_newline_is_rejected_under_the_message_id(app: Any
             message_id="m-nl",
             dequeue=dequeue,
         )
-    state = delivery_store.get_state("m-nl")
+    state = app_store().get_state("m-nl")
     assert (state.status, state.failure_class) == ("rejected", "bad_input")
     (event,) = app.events()
     assert (event["id"], event["status"]) == ("m-nl", "rejected")
@@ -352,7 +353,7 @@ def test_an_id_with_a_trailing_newline_is_rejected_under_the_message_id(app: Any
 def test_a_rejection_whose_event_failed_is_published_by_the_retry(
     app: Any, rid: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_publish = delivery_recorder.publish
+    real_publish = app_recorder().publisher.publish
     published: list[Any] = []
 
     def hiccup_once(event: Any) -> None:
@@ -361,11 +362,11 @@ def test_a_rejection_whose_event_failed_is_published_by_the_retry(
             raise ConnectionError("queue hiccup")
         real_publish(event)
 
-    monkeypatch.setattr(delivery_recorder, "publish", hiccup_once)
+    monkeypatch.setattr(app_recorder().publisher, "publish", hiccup_once)
     bad = {"id": rid, "to": "not a number", "body": "x"}
     with pytest.raises(ConnectionError):
         app.send_sms(bad, message_id="m-1")
-    assert delivery_store.get_state(rid).status == "rejected"
+    assert app_store().get_state(rid).status == "rejected"
     assert app.events() == []
     app.send_sms(bad, message_id="m-1", dequeue=2)
     (event,) = app.events()
@@ -377,7 +378,7 @@ def test_a_rejection_whose_event_failed_is_published_by_the_retry(
 
 def test_a_lone_surrogate_is_rejected_as_bad_input(app: Any, rid: str) -> None:
     app.send_sms(_sms(rid, metadata={"k": "\udfff"}))  # JSON `\udfff`: no exception, no retry
-    state = delivery_store.get_state(rid)
+    state = app_store().get_state(rid)
     assert (state.status, state.failure_class) == ("rejected", "bad_input")
     (event,) = app.events()
     assert event["status"] == "rejected"
@@ -389,7 +390,7 @@ def test_a_lone_surrogate_is_rejected_as_bad_input(app: Any, rid: str) -> None:
 def test_an_error_before_the_claim_on_the_last_attempt_records_failed(
     app: Any, rid: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_create = delivery_store.create_state
+    real_create = app_store().create_state
     calls: list[str] = []
 
     def claim_fails_once(request_id: str, properties: Any) -> Any:
@@ -398,17 +399,17 @@ def test_an_error_before_the_claim_on_the_last_attempt_records_failed(
             raise ConnectionError("table unreachable")
         return real_create(request_id, properties)
 
-    monkeypatch.setattr(delivery_store, "create_state", claim_fails_once)
+    monkeypatch.setattr(app_store(), "create_state", claim_fails_once)
     with pytest.raises(ConnectionError):
         app.send_sms(_sms(rid, metadata={"n": 1}), message_id="m-1", dequeue=5)
-    state = delivery_store.get_state(rid)
+    state = app_store().get_state(rid)
     assert (state.status, state.status_source, state.channel) == ("failed", "local", "sms")
     assert state.metadata == {"n": 1}
     (event,) = app.events()
     assert (event["status"], event["metadata"]) == ("failed", {"n": 1})
     assert event["detail"]["reason"] == "gave up after 5 attempts"
     assert app.messages_for(rid) == []
-    monkeypatch.setattr(delivery_store, "create_state", real_create)
+    monkeypatch.setattr(app_store(), "create_state", real_create)
     app.send_sms(_sms(rid, metadata={"n": 1}), message_id="m-replay")  # replayed once fixed
     assert len(app.messages_for(rid)) == 1
 
@@ -420,26 +421,26 @@ def test_a_recorded_sid_is_indexed_even_if_the_process_dies_after_the_state_writ
     # the send path would find the SID written): Twilio cannot reach the app here.
     monkeypatch.setenv("PUBLIC_BASE_URL", "http://127.0.0.1:9")
     reset_process_state()
-    real_update = delivery_store.update_state
+    real_write = app_store().write_report
 
-    def dies_after_writing_a_sid(request_id: str, decide: Any) -> Any:
-        state, change = real_update(request_id, decide)
+    def dies_after_writing_a_sid(state: Any, change: Any, key: str, history: Any) -> Any:
+        written = real_write(state, change, key, history)
         if change is not None and change.get("twilio_sid"):
             raise SystemExit("worker process killed")
-        return state, change
+        return written
 
-    monkeypatch.setattr(delivery_store, "update_state", dies_after_writing_a_sid)
+    monkeypatch.setattr(app_store(), "write_report", dies_after_writing_a_sid)
     with pytest.raises(SystemExit):
         app.send_sms(_sms(rid))
-    sid = delivery_store.get_state(rid).twilio_sid
+    sid = app_store().get_state(rid).twilio_sid
     assert sid is not None
-    assert delivery_store.sid_owner(sid) == rid
+    assert app_store().sid_owner(sid) == rid
 
 
 def test_a_crashed_attempt_is_reconciled(app: Any, rid: str) -> None:
     # An attempt claimed long ago, created the message, and died before recording the SID.
     long_ago = delivery_store.now() - timedelta(minutes=10)
-    delivery_store.create_state(
+    app_store().create_state(
         rid,
         {
             "channel": "sms",
@@ -451,7 +452,7 @@ def test_a_crashed_attempt_is_reconciled(app: Any, rid: str) -> None:
         },
     )
     request = _sms(rid)
-    sid = twilio_gateway.send_message(
+    sid = twilio_gateway.create_message(
         to=request["to"],
         from_="+15005550006",
         messaging_service_sid=None,
@@ -463,7 +464,7 @@ def test_a_crashed_attempt_is_reconciled(app: Any, rid: str) -> None:
     ).sid
     app.send_sms(request, dequeue=2)
     assert [m["sid"] for m in app.messages_for(rid)] == [sid]
-    state = delivery_store.get_state(rid)
+    state = app_store().get_state(rid)
     assert (state.twilio_sid, state.attempts) == (sid, 2)
     assert "local-2-reconciled" in _history_keys(rid)
 
@@ -475,7 +476,7 @@ def test_undelivered_outcome_is_recorded_with_its_code(app: Any, rid: str) -> No
 
 
 def _history_keys(rid: str) -> set[str]:
-    return {row["RowKey"].removeprefix("h-") for row in delivery_store.list_history(rid)}
+    return {row["RowKey"].removeprefix("h-") for row in app_store().list_history(rid)}
 
 
 def _chain_text(exc: BaseException) -> str:

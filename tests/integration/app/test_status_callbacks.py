@@ -11,13 +11,14 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from shared import delivery_store
+from shared.app_services import app_store
 
 SMS_SID = "SM" + "c" * 32
 CALL_SID = "CA" + "d" * 32
 
 
 def _claim(rid: str, channel: str) -> None:
-    assert delivery_store.create_state(
+    assert app_store().create_state(
         rid,
         {"channel": channel, "status": "sending", "status_source": "local", "event_count": 0},
     )
@@ -53,9 +54,9 @@ def test_call_callbacks_out_of_order_and_repeated(app: Any, rid: str) -> None:
         _call("initiated", 0),
     ]
     assert [_post(app, rid, "call", form) for form in arrivals] == [204] * 5
-    state = delivery_store.get_state(rid)
+    state = app_store().get_state(rid)
     assert (state.status, state.sequence, state.twilio_sid) == ("completed", 3, CALL_SID)
-    assert len(delivery_store.list_history(rid)) == 4  # the repeat is not recorded twice
+    assert len(app_store().list_history(rid)) == 4  # the repeat is not recorded twice
     events = app.events()
     assert [(e["status"], e["sequence"]) for e in events] == [("completed", 1)]
     assert events[0]["detail"]["duration"] == "12"
@@ -79,7 +80,7 @@ def test_sms_callbacks_settle_on_the_right_status(
         if status == "undelivered":
             form["ErrorCode"] = "30003"
         assert _post(app, rid, "sms", form) == 204
-    state = delivery_store.get_state(rid)
+    state = app_store().get_state(rid)
     assert state.status == final
     statuses = [e["status"] for e in app.events()]
     assert statuses[-1] == final
@@ -95,7 +96,7 @@ def test_opt_out_error_on_a_callback_flags_the_recipient(app: Any, rid: str) -> 
         "To": "+15551239876",
     }
     assert _post(app, rid, "sms", form) == 204
-    assert delivery_store.is_opted_out("+15551239876")
+    assert app_store().table.get_entity("~opt-out", "+15551239876")["opted_out"]
 
 
 def test_bad_signatures_are_refused_and_nothing_is_recorded(app: Any, rid: str) -> None:
@@ -107,8 +108,8 @@ def test_bad_signatures_are_refused_and_nothing_is_recorded(app: Any, rid: str) 
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(unsigned, timeout=10)
     assert refused.value.code == 403
-    assert delivery_store.get_state(rid).status == "sending"
-    assert delivery_store.list_history(rid) == []
+    assert app_store().get_state(rid).status == "sending"
+    assert app_store().list_history(rid) == []
     assert app.events() == []
 
 

@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 
 from shared import delivery_store, twilio_gateway
+from shared.app_services import app_recorder, app_store
 from shared.callback_urls import status_callback_url
 from shared.delivery_store import OPEN_PREFIX
 from shared.process_state import reset_process_state
-from shared.send_pipeline import request_fingerprint
+from shared.send_claims import request_fingerprint
 from shared.settings import get_settings
 from shared.sms_sender import SMS
 from shared.status_sweeper import sweep
@@ -63,19 +64,19 @@ def test_missed_callbacks_are_retried_then_learned_by_polling(app_down: Any, rid
     # the app, and then given up.
     attempts = app_down.wait_for("every callback attempt", every_callback_given_up)
     assert all(a["status"] is None for a in attempts)
-    state = delivery_store.get_state(rid)
+    state = app_store().get_state(rid)
     assert state is not None
     assert state.status == "queued"
 
-    summary = sweep(now=_later())
+    summary = sweep(app_recorder(), now=_later())
     assert rid in summary.request_ids
-    state = delivery_store.get_state(rid)
+    state = app_store().get_state(rid)
     assert state is not None
     assert (state.status, state.twilio_sid) == ("delivered", sid)
-    polled = [r for r in delivery_store.list_history(rid) if r["source"] == "poll"]
+    polled = [r for r in app_store().list_history(rid) if r["source"] == "poll"]
     assert [r["status"] for r in polled] == ["delivered"]
     assert [e["status"] for e in app_down.events() if e["id"] == rid][-1] == "delivered"
-    assert sweep(now=_later()).due == 0  # closed
+    assert sweep(app_recorder(), now=_later()).due == 0  # closed
 
 
 def test_a_429_from_twilio_ends_the_sweep_and_the_next_one_finishes(
@@ -87,13 +88,13 @@ def test_a_429_from_twilio_ends_the_sweep_and_the_next_one_finishes(
         lambda: [m for m in app_down.messages_for(rid) if m["status"] == "delivered"],
     )
     app_down.emulator("/_emulator/faults", {"error_429": {"rate": 1, "count": 1}})
-    stopped = sweep(now=_later())
+    stopped = sweep(app_recorder(), now=_later())
     assert stopped.stopped is not None
     assert "429" in stopped.stopped
-    assert delivery_store.get_state(rid).status == "queued"  # type: ignore[union-attr]
-    finished = sweep(now=_later() + timedelta(minutes=10))
+    assert app_store().get_state(rid).status == "queued"  # type: ignore[union-attr]
+    finished = sweep(app_recorder(), now=_later() + timedelta(minutes=10))
     assert finished.stopped is None
-    assert delivery_store.get_state(rid).status == "delivered"  # type: ignore[union-attr]
+    assert app_store().get_state(rid).status == "delivered"  # type: ignore[union-attr]
 
 
 def test_an_abandoned_claim_is_reconciled_with_twilio_never_sent(app: Any, rid: str) -> None:
@@ -101,8 +102,8 @@ def test_an_abandoned_claim_is_reconciled_with_twilio_never_sent(app: Any, rid: 
     # ago: its queue message has run out of attempts.
     request = _sms(rid)
     opened = delivery_store.now() - timedelta(hours=2)
-    delivery_store.open_delivery(rid, "sms", opened, opened, request)
-    delivery_store.create_state(
+    app_store().open_delivery(rid, "sms", opened, opened, request)
+    app_store().create_state(
         rid,
         {
             "channel": "sms",
@@ -115,7 +116,7 @@ def test_an_abandoned_claim_is_reconciled_with_twilio_never_sent(app: Any, rid: 
             "request_hash": request_fingerprint(SMS.model.model_validate(request)),
         },
     )
-    created = twilio_gateway.send_message(
+    created = twilio_gateway.create_message(
         to=request["to"],
         from_=get_settings().twilio_from_number,
         messaging_service_sid=None,
@@ -125,9 +126,9 @@ def test_an_abandoned_claim_is_reconciled_with_twilio_never_sent(app: Any, rid: 
         send_at=None,
         validity_period=None,
     )
-    summary = sweep(now=_later())
+    summary = sweep(app_recorder(), now=_later())
     assert summary.reconciled == 1
-    state = delivery_store.get_state(rid)
+    state = app_store().get_state(rid)
     assert state is not None
     assert state.twilio_sid == created.sid
     assert len(app.messages_for(rid)) == 1  # found, not sent again
@@ -135,7 +136,7 @@ def test_an_abandoned_claim_is_reconciled_with_twilio_never_sent(app: Any, rid: 
 
 def _counting(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     """Count the deliveries table's requests, and apart those on the `~open-` index rows."""
-    table = delivery_store.get_table()
+    table = app_store().table
     counts: Counter[str] = Counter()
 
     def wrap(name: str) -> None:
@@ -163,13 +164,13 @@ def test_the_index_costs_two_storage_requests_per_delivery(
     app.wait_status(rid, "delivered")
     app.wait_for(
         "the delivered history row",
-        lambda: "delivered" in {r["status"] for r in delivery_store.list_history(rid)},
+        lambda: "delivered" in {r["status"] for r in app_store().list_history(rid)},
     )
     # One insert before the claim, one delete after the final status; the rest of the
     # lifecycle (claim, SID index, state updates, history rows) is the cost without the index.
     assert counts["index"] == 2
     assert counts["other"] > counts["index"]
-    assert sweep(now=_later()).due == 0
+    assert sweep(app_recorder(), now=_later()).due == 0
 
 
 def test_a_call_whose_callbacks_were_lost_is_learned_by_polling(app_down: Any, rid: str) -> None:
@@ -181,15 +182,15 @@ def test_a_call_whose_callbacks_were_lost_is_learned_by_polling(app_down: Any, r
         "the emulator to complete the call",
         lambda: [c for c in app_down.calls_for(rid) if c["status"] == "completed"],
     )
-    state = delivery_store.get_state(rid)
+    state = app_store().get_state(rid)
     assert state is not None
     assert state.status == "queued"  # no callback reached the app
-    summary = sweep(now=_later())
+    summary = sweep(app_recorder(), now=_later())
     assert summary.polled == 1
-    state = delivery_store.get_state(rid)
+    state = app_store().get_state(rid)
     assert state is not None
     assert (state.status, state.twilio_sid) == ("completed", call["sid"])
-    polled = [r for r in delivery_store.list_history(rid) if r["source"] == "poll"]
+    polled = [r for r in app_store().list_history(rid) if r["source"] == "poll"]
     assert [r["status"] for r in polled] == ["completed"]
 
 
@@ -200,8 +201,8 @@ def test_a_settled_claim_sent_later_is_polled_when_its_callbacks_are_lost(
     # `failed` (nothing at Twilio) and drops it from the index.
     request = _sms(rid)
     opened = delivery_store.now() - timedelta(hours=2)
-    delivery_store.open_delivery(rid, "sms", opened, opened, request)
-    delivery_store.create_state(
+    app_store().open_delivery(rid, "sms", opened, opened, request)
+    app_store().create_state(
         rid,
         {
             "channel": "sms",
@@ -216,7 +217,7 @@ def test_a_settled_claim_sent_later_is_polled_when_its_callbacks_are_lost(
             "request_hash": request_fingerprint(SMS.model.model_validate(request)),
         },
     )
-    assert sweep(now=_later()).abandoned == 1
+    assert sweep(app_recorder(), now=_later()).abandoned == 1
     # Its queue message comes back (the host was down longer than the claim timeout; or it is
     # replayed from -poison): the attempt reconciles, finds nothing, sends.
     app_down.send_sms(request, message_id="queued-message", dequeue=2)
@@ -225,12 +226,12 @@ def test_a_settled_claim_sent_later_is_polled_when_its_callbacks_are_lost(
         lambda: [m for m in app_down.messages_for(rid) if m["status"] == "delivered"],
     )
     # No callback reaches the app: the sweeper must still learn the final status.
-    summary = sweep(now=_later())
+    summary = sweep(app_recorder(), now=_later())
     assert rid in summary.request_ids
-    state = delivery_store.get_state(rid)
+    state = app_store().get_state(rid)
     assert state is not None
     assert (state.status, state.twilio_sid) == ("delivered", message["sid"])
-    assert sweep(now=_later()).due == 0
+    assert sweep(app_recorder(), now=_later()).due == 0
 
 
 def test_a_message_deleted_at_twilio_neither_stops_the_sweep_nor_stays_for_ever(
@@ -251,15 +252,15 @@ def test_a_message_deleted_at_twilio_neither_stops_the_sweep_nor_stays_for_ever(
         for each in (deleted, kept)
     }
     twilio_gateway.get_client().messages(sids[deleted]).delete()
-    summary = sweep(now=_later())
+    summary = sweep(app_recorder(), now=_later())
     assert summary.stopped is None  # a 404 is about one delivery, not the settings
     assert (summary.errors, summary.request_ids) == (1, [deleted, kept])
-    assert delivery_store.get_state(kept).status == "delivered"  # type: ignore[union-attr]
+    assert app_store().get_state(kept).status == "delivered"  # type: ignore[union-attr]
     # Asked again with back-off until the age limit, then given up: final status unknown.
     too_old = delivery_store.now() + timedelta(hours=get_settings().status_sweep_max_age_hours)
-    last = sweep(now=too_old)
+    last = sweep(app_recorder(), now=too_old)
     assert (last.request_ids, last.unknown) == ([deleted], 1)
-    (row,) = [r for r in delivery_store.list_history(deleted) if r["source"] == "poll"]
+    (row,) = [r for r in app_store().list_history(deleted) if r["source"] == "poll"]
     assert row["RowKey"] == f"h-poll-final-status-unknown-{sids[deleted]}"
     assert "404" in row["detail"] or "not found" in row["detail"]
-    assert sweep(now=too_old + timedelta(hours=7)).due == 0
+    assert sweep(app_recorder(), now=too_old + timedelta(hours=7)).due == 0

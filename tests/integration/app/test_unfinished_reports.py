@@ -1,7 +1,8 @@
-"""A send whose report was cut short after the SID was stored (the history insert or the event
-publish failed) is finished by the retry, exactly once, and never sent again.
+"""A send whose report was cut short after Twilio created the Message is finished by the retry
+and never sent again: when the state transaction failed (no SID stored), the retry reconciles;
+when the event publish failed (state and history written), the retry publishes it again.
 
-The faults are injected into the one store call that fails (once); Azurite does the real work.
+The faults are injected into the one call that fails (once); Azurite does the real work.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from typing import Any
 import pytest
 
 import status_callback
-from shared import delivery_recorder, delivery_store
+from shared.app_services import app_recorder, app_store
 from shared.process_state import reset_process_state
-from shared.send_pipeline import QueueDelivery, SendOutcome, process
+from shared.send_channel import SendOutcome
+from shared.send_intake import QueueDelivery
+from shared.send_pipeline import process
 from shared.sms_sender import SMS
 
 
@@ -24,36 +27,39 @@ def _sms(rid: str) -> dict[str, Any]:
 
 
 def _history_keys(rid: str) -> list[str]:
-    return [row["RowKey"].removeprefix("h-") for row in delivery_store.list_history(rid)]
+    return [row["RowKey"].removeprefix("h-") for row in app_store().list_history(rid)]
 
 
-def _fail_history_once(monkeypatch: pytest.MonkeyPatch, key: str) -> list[str]:
-    """`add_history` of `key` raises once (Azurite stalled); the real insert runs otherwise."""
-    real_add = delivery_store.add_history
+def _fail_write_once(monkeypatch: pytest.MonkeyPatch, key: str) -> list[str]:
+    """The state transaction of report `key` raises once (Azurite stalled): nothing written."""
+    store = app_store()
+    real_write = store.write_report
     failed: list[str] = []
 
-    def add_history(request_id: str, row_key: str, properties: Any) -> bool:
+    def write_report(state: Any, change: Any, row_key: str, history: Any) -> Any:
         if row_key == key and not failed:
             failed.append(row_key)
             raise ConnectionResetError(104, "Connection reset by peer")
-        return real_add(request_id, row_key, properties)
+        return real_write(state, change, row_key, history)
 
-    monkeypatch.setattr(delivery_store, "add_history", add_history)
+    monkeypatch.setattr(store, "write_report", write_report)
     return failed
 
 
-def _fail_publish_once(monkeypatch: pytest.MonkeyPatch, status: str) -> list[str]:
-    """The first publish of an event with `status` raises once; the real publish otherwise."""
-    real_publish = delivery_recorder.publish
+def _fail_publish_once(monkeypatch: pytest.MonkeyPatch, status: str | None) -> list[str]:
+    """The first publish of an event with `status` (None: any) raises once; the real publish
+    otherwise."""
+    publisher = app_recorder().publisher
+    real_publish = publisher.publish
     failed: list[str] = []
 
     def publish(event: Any) -> None:
-        if event.status == status and not failed:
+        if status in (None, event.status) and not failed:
             failed.append(event.status)
             raise ConnectionResetError(104, "Connection reset by peer")
         real_publish(event)
 
-    monkeypatch.setattr(delivery_recorder, "publish", publish)
+    monkeypatch.setattr(publisher, "publish", publish)
     return failed
 
 
@@ -68,22 +74,22 @@ def _queued_events(app: Any, rid: str) -> list[dict[str, Any]]:
 
 
 def _inject(monkeypatch: pytest.MonkeyPatch, fault: str) -> list[str]:
-    if fault == "history":
-        return _fail_history_once(monkeypatch, "local-1-created")
-    return _fail_publish_once(monkeypatch, "queued")
+    if fault == "write":
+        return _fail_write_once(monkeypatch, "local-1-created")
+    return _fail_publish_once(monkeypatch, None)
 
 
 @pytest.mark.parametrize(
-    "faults",
+    ("faults", "key"),
     [
-        ["history"],  # the event went out, the history row did not
-        ["publish"],  # neither went out
-        ["publish", "history"],  # and the retry that finishes it fails too
-        ["history", "publish"],
+        (["write"], "local-2-reconciled"),  # no SID stored: the retry finds the Message
+        (["publish"], "local-1-created"),  # state and history written, the event not
+        (["publish", "publish"], "local-1-created"),  # and the retry that finishes it fails too
+        (["write", "publish"], "local-2-reconciled"),
     ],
 )
 def test_a_retry_finishes_the_report_of_a_send_cut_short(
-    app: Any, rid: str, monkeypatch: pytest.MonkeyPatch, faults: list[str]
+    app: Any, rid: str, monkeypatch: pytest.MonkeyPatch, faults: list[str], key: str
 ) -> None:
     _no_callbacks(monkeypatch)
     for attempt, fault in enumerate(faults, start=1):
@@ -91,23 +97,21 @@ def test_a_retry_finishes_the_report_of_a_send_cut_short(
         with pytest.raises(ConnectionResetError):
             app.send_sms(_sms(rid), message_id="m-1", dequeue=attempt)
         assert injected, f"the {fault} fault did not fire on attempt {attempt}"
-        assert delivery_store.get_state(rid).twilio_sid is not None
-    sid = delivery_store.get_state(rid).twilio_sid
-    retry = len(faults) + 1
-    app.send_sms(_sms(rid), message_id="m-1", dequeue=retry)
-    app.send_sms(_sms(rid), message_id="m-1", dequeue=retry + 1)  # a later retry: nothing new
-    app.send_sms(_sms(rid), message_id="m-2")  # nor a producer's duplicate copy
-    assert [m["sid"] for m in app.messages_for(rid)] == [sid]
-    assert _history_keys(rid) == ["local-1-created"]
-    (row,) = delivery_store.list_history(rid)
-    assert (row["status"], row["twilio_sid"], row["applied"]) == ("queued", sid, True)
-    events = _queued_events(app, rid)
-    # At least once, always the same report: consumers tolerate a repeated sequence. Each run
-    # whose publish succeeded before its history insert failed published it once more.
-    assert {(e["sequence"], e["twilio_sid"]) for e in events} == {(1, sid)}
-    assert len(events) == 1 + faults.count("history")
-    state = delivery_store.get_state(rid)
-    assert (state.status, state.event_count, state.attempts) == ("queued", 1, 1)
+    app.send_sms(_sms(rid), message_id="m-1", dequeue=len(faults) + 1)
+    app.send_sms(_sms(rid), message_id="m-2")  # a producer's duplicate copy: nothing new
+    (message,) = app.messages_for(rid)
+    sid = message["sid"]
+    assert _history_keys(rid) == [key]
+    (row,) = app_store().list_history(rid)
+    # A reconcile records what Twilio says by then (the emulator may have moved it on).
+    assert (row["twilio_sid"], row["applied"]) == (sid, True)
+    assert row["status"] in ("queued", "sent", "delivered")
+    events = [e for e in app.events() if e["id"] == rid]
+    assert [(e["sequence"], e["status"], e["twilio_sid"]) for e in events] == [
+        (1, row["status"], sid)
+    ]
+    state = app_store().get_state(rid)
+    assert (state.status, state.event_count, state.twilio_sid) == (row["status"], 1, sid)
 
 
 def test_a_retry_after_callbacks_moved_the_delivery_on_still_finishes_the_report(
@@ -132,12 +136,11 @@ def test_a_retry_after_callbacks_moved_the_delivery_on_still_finishes_the_report
     assert failed == ["queued"]
     state = app.wait_status(rid, "delivered")  # the callbacks came before the retry
     app.send_sms(_sms(rid), message_id="m-1", dequeue=2)
-    app.send_sms(_sms(rid), message_id="m-1", dequeue=3)
     assert len(app.messages_for(rid)) == 1
     keys = _history_keys(rid)
     assert keys.count("local-1-created") == 1
     queued = [
-        row for row in delivery_store.list_history(rid) if row["RowKey"] == "h-local-1-created"
+        row for row in app_store().list_history(rid) if row["RowKey"] == "h-local-1-created"
     ]
     assert (queued[0]["status"], queued[0]["twilio_sid"]) == ("queued", state.twilio_sid)
     events = app.wait_events_until("delivered")
@@ -145,19 +148,19 @@ def test_a_retry_after_callbacks_moved_the_delivery_on_still_finishes_the_report
     # sequence, so the delivery never seems to move backwards.
     assert [(e["sequence"], e["status"]) for e in events if e["sequence"] == 1] == [(1, "queued")]
     assert sorted(e["sequence"] for e in events) == list(range(1, len(events) + 1))
-    assert delivery_store.get_state(rid).status == "delivered"
+    assert app_store().get_state(rid).status == "delivered"
 
 
 def test_the_last_attempt_finishes_the_report_instead_of_giving_up(
     app: Any, rid: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _no_callbacks(monkeypatch)
-    failed = _fail_history_once(monkeypatch, "local-1-created")
+    failed = _fail_publish_once(monkeypatch, "queued")
     # No retry follows the last attempt: it finishes the report itself and ends without
     # an exception (the message was sent and recorded: nothing for `-poison`).
     app.send_sms(_sms(rid), message_id="m-1", dequeue=5)
-    assert failed == ["local-1-created"]
-    state = delivery_store.get_state(rid)
+    assert failed == ["queued"]
+    state = app_store().get_state(rid)
     assert (state.status, state.status_source) == ("queued", "twilio")
     assert _history_keys(rid) == ["local-1-created"]
     (event,) = {(e["sequence"], e["status"]) for e in app.events()}
@@ -169,10 +172,11 @@ def test_process_reports_a_finished_retry_as_a_duplicate(
     app: Any, rid: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _no_callbacks(monkeypatch)
-    _fail_history_once(monkeypatch, "local-1-created")
+    _fail_publish_once(monkeypatch, "queued")
     body = json.dumps(_sms(rid)).encode()
     with pytest.raises(ConnectionResetError):
-        process(SMS, QueueDelivery("m-1", body, 1))
-    assert _history_keys(rid) == []
-    assert process(SMS, QueueDelivery("m-1", body, 2)) == SendOutcome.DUPLICATE
+        process(SMS, QueueDelivery("m-1", body, 1), app_recorder())
     assert _history_keys(rid) == ["local-1-created"]
+    assert _queued_events(app, rid) == []
+    assert process(SMS, QueueDelivery("m-1", body, 2), app_recorder()) == SendOutcome.DUPLICATE
+    assert [e["sequence"] for e in _queued_events(app, rid)] == [1]

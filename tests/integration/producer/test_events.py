@@ -19,7 +19,7 @@ from producer import events
 from producer.cli import main
 from producer.queues import StorageQueues
 from shared.contracts import DeliveryEvent
-from shared.events_publisher import publish
+from shared.app_services import app_publisher
 from shared.storage_connection import ConnectionString
 
 if TYPE_CHECKING:  # the fixture's type only; conftest modules are not imported by tests
@@ -59,7 +59,7 @@ def test_events_are_printed_as_json_and_consumed(
         _event("r-1", "undelivered", 2, error_code=30003, error_message="Unreachable"),
     ]
     for event in published:
-        publish(event)
+        app_publisher().publish(event)
     assert main(["events", "--json", "--connection", storage_connection_string]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [DeliveryEvent.model_validate_json(line) for line in lines] == published
@@ -73,7 +73,7 @@ def test_peek_prints_readable_lines_and_leaves_events(
     plain_queue: QueueServiceClient,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    publish(_event("r-2", "delivered", 3, detail={"price": "-0.0075"}))
+    app_publisher().publish(_event("r-2", "delivered", 3, detail={"price": "-0.0075"}))
     assert main(["events", "--peek", "--connection", storage_connection_string]) == 0
     line = capsys.readouterr().out.strip()
     assert "r-2 sms #3 delivered" in line
@@ -107,7 +107,7 @@ def test_follow_prints_new_events_until_interrupted(
         argv, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     ) as follower:
         assert follower.stdout is not None
-        publish(_event("r-3", "sent", 1))
+        app_publisher().publish(_event("r-3", "sent", 1))
         ready, _, _ = select.select([follower.stdout], [], [], 60)
         assert ready, "no event printed within 60 s"
         line = follower.stdout.readline()
@@ -127,8 +127,8 @@ def test_an_event_deleted_meanwhile_counts_as_consumed(
     """The claim on an event runs out while its consumer is busy; another consumer takes and
     deletes it; the first one's delete then finds nothing, which is not an error."""
     monkeypatch.setattr(events, "CLAIM_SECONDS", 1)
-    publish(_event("r-4", "sent", 1))
-    publish(_event("r-4", "delivered", 2))
+    app_publisher().publish(_event("r-4", "sent", 1))
+    app_publisher().publish(_event("r-4", "delivered", 2))
     queues = StorageQueues(ConnectionString(storage_connection_string))
     slow = events.read_events(queues, names.events, delete=True)
     first = next(slow)

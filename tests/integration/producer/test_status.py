@@ -9,7 +9,8 @@ from azure.functions.queue import QueueMessage
 
 import send_sms
 from producer.cli import main
-from shared import delivery_store
+from shared.app_services import app_store
+from shared.table_properties import CLEARED
 
 
 @pytest.mark.usefixtures("app_settings")
@@ -17,21 +18,21 @@ def test_status_shows_current_state_and_history_in_order(
     storage_connection_string: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     request_id = "status-r1"
-    created = delivery_store.create_state(
+    created = app_store().create_state(
         request_id,
         {"channel": "sms", "status": "received", "status_source": "local", "metadata": {"k": 1}},
     )
     assert created is not None
-    delivery_store.add_history(request_id, "local-1-received", {"status": "received"})
-    delivery_store.update_state(
+    app_store().add_history(request_id, "local-1-received", {"status": "received"})
+    app_store().update_state(
         request_id, lambda state: {"status": "sending", "attempts": state.attempts + 1}
     )
-    delivery_store.add_history(request_id, "local-1-sending", {"status": "sending"})
-    delivery_store.update_state(
+    app_store().add_history(request_id, "local-1-sending", {"status": "sending"})
+    app_store().update_state(
         request_id,
         lambda _: {"status": "sent", "status_source": "twilio", "twilio_sid": "SM" + "b" * 32},
     )
-    delivery_store.add_history(request_id, "cb-sent-0", {"status": "sent", "sid": "SMb"})
+    app_store().add_history(request_id, "cb-sent-0", {"status": "sent", "sid": "SMb"})
 
     assert main(["status", request_id, "--json", "--connection", storage_connection_string]) == 0
     document = json.loads(capsys.readouterr().out)
@@ -58,7 +59,7 @@ def test_status_shows_current_state_and_history_in_order(
 def test_status_of_an_unknown_id_exits_3(
     storage_connection_string: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    delivery_store.create_state("someone-else", {"channel": "call", "status": "received"})
+    app_store().create_state("someone-else", {"channel": "call", "status": "received"})
     assert main(["status", "nobody", "--connection", storage_connection_string]) == 3
     assert "no delivery recorded for request id 'nobody'" in capsys.readouterr().err
 
@@ -79,24 +80,24 @@ def test_status_joins_split_json_and_hides_cleared_fields(
     metadata = {"notes": "é" * 40_000, "order": 7}
     program = {"script": [{"type": "say", "text": "x" * 70_000}]}
     detail = {"reason": "long", "raw_payload": "y" * 33_000}
-    created = delivery_store.create_state(
+    created = app_store().create_state(
         request_id,
         {"channel": "call", "status": "received", "status_source": "local", "metadata": metadata},
     )
     assert created is not None
-    delivery_store.update_state(
+    app_store().update_state(
         request_id,
         lambda _: {
             "status": "failed",
-            "program": program,
+            "script": program,
             "error_code": 20003,
             "error_message": "Authenticate",
             "failure_class": "configuration",
         },
     )
     # A later Twilio report corrects the failure: the error fields are cleared.
-    cleared = delivery_store.CLEARED
-    delivery_store.update_state(
+    cleared = CLEARED
+    app_store().update_state(
         request_id,
         lambda _: {
             "status": "completed",
@@ -106,13 +107,13 @@ def test_status_joins_split_json_and_hides_cleared_fields(
             "failure_class": cleared,
         },
     )
-    delivery_store.add_history(request_id, "local-1-failed", {"status": "failed", "detail": detail})
+    app_store().add_history(request_id, "local-1-failed", {"status": "failed", "detail": detail})
 
     connection = ["--connection", storage_connection_string]
     assert main(["status", request_id, "--json", *connection]) == 0
     document = json.loads(capsys.readouterr().out)
     current = document["current"]
-    assert (current["status"], current["metadata"], current["program"]) == (
+    assert (current["status"], current["metadata"], current["script"]) == (
         "completed",
         metadata,
         program,

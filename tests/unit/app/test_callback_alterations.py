@@ -11,7 +11,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 import status_callback
-from shared import delivery_store
+from shared.app_services import app_store
 
 AUTH_TOKEN = "unit-test-auth-token"  # the conftest's TWILIO_AUTH_TOKEN
 BASE = "https://app.example.test/api/status_callback"
@@ -68,7 +68,7 @@ def _post(
 
 
 def _delivery(rid: str, channel: str, sid: str | None) -> None:
-    created = delivery_store.create_state(
+    created = app_store().create_state(
         rid,
         {
             "channel": channel,
@@ -82,10 +82,10 @@ def _delivery(rid: str, channel: str, sid: str | None) -> None:
 
 
 def _unchanged(rid: str, read_events: Any, status: str) -> None:
-    state = delivery_store.get_state(rid)
+    state = app_store().get_state(rid)
     assert state is not None
     assert (state.status, state.event_count) == (status, 1 if status == "queued" else 0)
-    assert delivery_store.list_history(rid) == []
+    assert app_store().list_history(rid) == []
     assert read_events() == []
 
 
@@ -188,9 +188,9 @@ def test_a_first_callback_before_the_sid_is_stored_is_still_recorded(
     _delivery("r-3", channel, None)
     url = _url("r-3", channel)
     assert status_callback.main(signed("POST", url, form)).status_code == 204
-    state = delivery_store.get_state("r-3")
+    state = app_store().get_state("r-3")
     assert state is not None
     expected = sid or form["MessageSid"]
     assert (state.status, state.twilio_sid) == (form.get("MessageStatus") or "ringing", expected)
-    assert len(delivery_store.list_history("r-3")) == 1
+    assert len(app_store().list_history("r-3")) == 1
     assert len(read_events()) == 1

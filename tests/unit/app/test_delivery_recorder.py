@@ -7,13 +7,14 @@ from typing import Any
 import pytest
 
 from shared import delivery_recorder, delivery_store
+from shared.app_services import app_store
 from shared.delivery_recorder import RecordOutcome, Report, record
 
 SID = "SM" + "e" * 32
 
 
 def _claim(rid: str) -> None:
-    assert delivery_store.create_state(
+    assert app_store().create_state(
         rid,
         {"channel": "sms", "status": "sending", "status_source": "local", "event_count": 0},
     )
@@ -35,23 +36,23 @@ def test_reports_apply_forward_only_and_repeats_change_nothing(
         RecordOutcome.DUPLICATE,
     ]
     assert record("r-1", _report("queued")) == RecordOutcome.KEPT
-    state = delivery_store.get_state("r-1")
+    state = app_store().get_state("r-1")
     assert state is not None
     assert (state.status, state.twilio_sid, state.event_count) == ("delivered", SID, 2)
     assert [(e["status"], e["sequence"]) for e in read_events()] == [("sent", 1), ("delivered", 2)]
-    history = delivery_store.list_history("r-1")
+    history = app_store().list_history("r-1")
     assert [(h["status"], h["applied"]) for h in history] == [
         ("sent", True),
         ("delivered", True),
         ("queued", False),
     ]
-    assert delivery_store.sid_owner(SID) == "r-1"
+    assert app_store().sid_owner(SID) == "r-1"
 
 
 def test_a_report_applied_before_a_crash_is_published_again(app_env: Any, read_events: Any) -> None:
     _claim("r-2")
     # The crashed run updated the state but published nothing and wrote no history row.
-    delivery_store.update_state(
+    app_store().update_state(
         "r-2",
         lambda s: {
             "status": "sent",
@@ -74,13 +75,13 @@ def test_a_report_about_another_sid_never_moves_the_delivery(app_env: Any) -> No
         key="cb-other-delivered-x", status="delivered", source="twilio", twilio_sid="SMx"
     )
     assert record("r-3", other) == RecordOutcome.KEPT
-    state = delivery_store.get_state("r-3")
+    state = app_store().get_state("r-3")
     assert state is not None
     assert state.status == "sent"
 
 
 def test_unknown_request_is_reported_as_such(app_env: Any) -> None:
-    assert record("nobody", _report("sent")) == RecordOutcome.UNKNOWN
+    assert record("nobody", _report("sent")) == RecordOutcome.NOT_FOUND
 
 
 def test_state_updates_are_etag_checked_and_retried(app_env: Any) -> None:
@@ -91,13 +92,13 @@ def test_state_updates_are_etag_checked_and_retried(app_env: Any) -> None:
         seen.append(state.attempts)
         if len(seen) == 1:
             # Another writer gets in between this read and the write: the write gets 412.
-            delivery_store.update_state("r-4", lambda _: {"attempts": 7})
+            app_store().update_state("r-4", lambda _: {"attempts": 7})
         return {"event_count": state.event_count + 1}
 
-    state, change = delivery_store.update_state("r-4", decide)
+    state, change = app_store().update_state("r-4", decide)
     assert seen == [0, 7]  # decided again on the fresh row
     assert change == {"event_count": 1}
-    stored = delivery_store.get_state("r-4")
+    stored = app_store().get_state("r-4")
     assert stored is not None
     assert (stored.attempts, stored.event_count) == (7, 1)
     assert state.etag == stored.etag
@@ -118,8 +119,8 @@ def test_a_concurrent_duplicate_changes_and_publishes_nothing(
     monkeypatch.setattr(delivery_recorder, "_decide", racing)
     assert record("r-5", _report("sent")) == RecordOutcome.DUPLICATE
     assert [(e["status"], e["sequence"]) for e in read_events()] == [("sent", 1)]
-    assert len(delivery_store.list_history("r-5")) == 1
-    state = delivery_store.get_state("r-5")
+    assert len(app_store().list_history("r-5")) == 1
+    state = app_store().get_state("r-5")
     assert state is not None
     assert state.event_count == 1
 
@@ -127,7 +128,7 @@ def test_a_concurrent_duplicate_changes_and_publishes_nothing(
 def test_a_twilio_report_correcting_a_local_give_up_clears_its_error(
     app_env: Any, read_events: Any
 ) -> None:
-    assert delivery_store.create_state(
+    assert app_store().create_state(
         "r-6",
         {
             "channel": "sms",
@@ -141,7 +142,7 @@ def test_a_twilio_report_correcting_a_local_give_up_clears_its_error(
     )
     # The message did reach Twilio after all; its callback arrives after the app gave up.
     assert record("r-6", _report("delivered")) == RecordOutcome.APPLIED
-    state = delivery_store.get_state("r-6")
+    state = app_store().get_state("r-6")
     assert state is not None
     assert (state.status, state.status_source, state.twilio_sid) == ("delivered", "twilio", SID)
     assert (state.error_code, state.error_message) == (None, None)
@@ -151,7 +152,7 @@ def test_a_twilio_report_correcting_a_local_give_up_clears_its_error(
 
 
 def test_a_twilio_failure_correcting_a_local_give_up_keeps_its_own_error(app_env: Any) -> None:
-    assert delivery_store.create_state(
+    assert app_store().create_state(
         "r-7",
         {"channel": "sms", "status": "failed", "status_source": "local", "error_code": 20500},
     )
@@ -164,7 +165,7 @@ def test_a_twilio_failure_correcting_a_local_give_up_keeps_its_own_error(app_env
         error_message="Unreachable destination handset",
     )
     record("r-7", undelivered)
-    state = delivery_store.get_state("r-7")
+    state = app_store().get_state("r-7")
     assert state is not None
     assert (state.status, state.error_code, state.error_message) == (
         "undelivered",

@@ -13,6 +13,7 @@ import send_call
 import send_sms
 import twiml_voice
 from shared import delivery_store, twilio_gateway
+from shared.app_services import app_store
 from shared.contracts import REQUEST_MAX_NESTING, SmsRequest
 from shared.failure_classes import ClassifiedError, FailureClass, classify
 from shared.twilio_gateway import TwilioRequestError
@@ -44,7 +45,7 @@ def test_bad_input_is_rejected_with_reason_payload_and_event(
 ) -> None:
     function.main(_message(body))  # no exception: the host must not retry
     rid = "r-1" if b'"id"' in body else "m-1"
-    state = delivery_store.get_state(rid)
+    state = app_store().get_state(rid)
     assert state is not None
     assert (state.status, state.failure_class) == ("rejected", "bad_input")
     assert reason in (state.error_message or "")
@@ -57,7 +58,7 @@ def test_bad_input_is_rejected_with_reason_payload_and_event(
 def test_a_request_without_id_uses_the_queue_message_id(app_env: Any, read_events: Any) -> None:
     body = json.dumps({"to": "bad", "body": "x"}).encode()
     send_sms.main(_message(body, message_id="queue-msg-7"))
-    state = delivery_store.get_state("queue-msg-7")
+    state = app_store().get_state("queue-msg-7")
     assert state is not None
     assert state.status == "rejected"
 
@@ -65,7 +66,7 @@ def test_a_request_without_id_uses_the_queue_message_id(app_env: Any, read_event
 def test_scheduling_without_a_messaging_service_is_bad_input(app_env: Any) -> None:
     body = {"id": "s-1", "to": "+15005550006", "body": "x", "send_at": "2030-01-01T00:00:00Z"}
     send_sms.main(_message(json.dumps(body).encode()))
-    state = delivery_store.get_state("s-1")
+    state = app_store().get_state("s-1")
     assert state is not None
     assert state.status == "rejected"
     assert "Messaging Service" in (state.error_message or "")
@@ -74,11 +75,11 @@ def test_scheduling_without_a_messaging_service_is_bad_input(app_env: Any) -> No
 def test_a_second_bad_copy_is_noted_but_changes_nothing(app_env: Any, read_events: Any) -> None:
     send_sms.main(_message(json.dumps({"id": "r-5", "to": "bad", "body": "x"}).encode(), "m-a"))
     send_sms.main(_message(json.dumps({"id": "r-5", "to": "+1", "body": ""}).encode(), "m-b"))
-    state = delivery_store.get_state("r-5")
+    state = app_store().get_state("r-5")
     assert state is not None
     assert state.status == "rejected"
     assert "body" not in (state.error_message or "")  # still the first copy's reason
-    assert len(delivery_store.list_history("r-5")) == 2
+    assert len(app_store().list_history("r-5")) == 2
     assert len(read_events()) == 1
 
 
@@ -94,9 +95,9 @@ def test_a_long_valid_script_is_stored_whole_and_served(app_env: Any, signed: An
     with pytest.raises(ClassifiedError) as caught:  # nothing listens at the Twilio URL
         send_call.main(_message(json.dumps(body).encode()))
     assert caught.value.failure_class == FailureClass.TRANSIENT
-    state = delivery_store.get_state("long-1")
+    state = app_store().get_state("long-1")
     assert state is not None
-    assert state.program == {"script": script, "voice": "v" * 3000, "language": None}
+    assert state.script == {"steps": script, "voice": "v" * 3000, "language": None}
     url = "https://app.example.test/api/twiml_voice?rid=long-1"
     twiml = "".join(
         twiml_voice.main(signed("GET", f"{url}&step={start}")).get_body().decode()
@@ -106,28 +107,28 @@ def test_a_long_valid_script_is_stored_whole_and_served(app_env: Any, signed: An
 
 
 def test_json_longer_than_a_property_round_trips_through_the_store(app_env: Any) -> None:
-    program = {"script": [{"type": "say", "text": "\u00e9\U0001f600" * 20_000}]}
-    created = delivery_store.create_state(
+    program = {"steps": [{"type": "say", "text": "\u00e9\U0001f600" * 20_000}]}
+    created = app_store().create_state(
         "big-1",
-        {"channel": "call", "status": "sending", "status_source": "local", "program": program},
+        {"channel": "call", "status": "sending", "status_source": "local", "script": program},
     )
     assert created is not None
-    assert created.program == program
-    state, _ = delivery_store.update_state("big-1", lambda s: {"attempts": 2})
-    assert (state.program, state.attempts) == (program, 2)
-    stored = delivery_store.get_state("big-1")
+    assert created.script == program
+    state, _ = app_store().update_state("big-1", lambda s: {"attempts": 2})
+    assert (state.script, state.attempts) == (program, 2)
+    stored = app_store().get_state("big-1")
     assert stored is not None
-    assert stored.program == program
+    assert stored.script == program
     detail = {"raw_payload": "\U0001f600" * 40_000}
-    assert delivery_store.add_history("big-1", "local-0-big", {"detail": detail})
-    (row,) = delivery_store.list_history("big-1")
+    assert app_store().add_history("big-1", "local-0-big", {"detail": detail})
+    (row,) = app_store().list_history("big-1")
     assert json.loads(row["detail"]) == detail
 
 
 def test_oversize_metadata_is_rejected_with_a_clear_reason(app_env: Any, read_events: Any) -> None:
     body = {"id": "meta-1", "to": "+15005550006", "body": "x", "metadata": {"b": "m" * 31_000}}
     send_sms.main(_message(json.dumps(body).encode()))  # no exception: not retried
-    state = delivery_store.get_state("meta-1")
+    state = app_store().get_state("meta-1")
     assert state is not None
     assert (state.status, state.failure_class) == ("rejected", "bad_input")
     assert "metadata is longer than 8000 characters" in (state.error_message or "")
@@ -152,7 +153,7 @@ def test_a_failed_reconcile_lookup_is_retried_not_a_verdict(
     noted_class: str,
 ) -> None:
     long_ago = delivery_store.now() - timedelta(minutes=10)
-    delivery_store.create_state(
+    app_store().create_state(
         "rc-1",
         {
             "channel": "sms",
@@ -174,7 +175,7 @@ def test_a_failed_reconcile_lookup_is_retried_not_a_verdict(
     with pytest.raises(ClassifiedError) as caught:
         send_sms.main(_message(body, "m-1", dequeue_count=2))
     assert caught.value.failure_class == raised_class
-    state = delivery_store.get_state("rc-1")
+    state = app_store().get_state("rc-1")
     assert state is not None
     assert (state.status, state.failure_class, state.attempts) == ("sending", noted_class, 2)
     assert read_events() == []
@@ -204,7 +205,7 @@ def test_deeply_nested_json_is_rejected_in_one_run(
     channel = "call" if function is send_call else "sms"
     body = _deeply_nested("r-1", depth, channel)
     function.main(_message(body))  # no exception: rejected at once, never retried
-    state = delivery_store.get_state(rid)
+    state = app_store().get_state(rid)
     assert state is not None
     assert (state.status, state.failure_class, state.channel) == ("rejected", "bad_input", channel)
     assert reason in (state.error_message or "")
@@ -231,7 +232,7 @@ def test_an_integer_too_long_to_read_is_bad_input(app_env: Any, read_events: Any
         b'{"id": "r-1", "to": "+15005550006", "body": "x", "metadata": {"n": ' + b"9" * 5000 + b"}}"
     )
     send_sms.main(_message(body))  # Python refuses integers over 4300 digits: ValueError
-    state = delivery_store.get_state("m-1")
+    state = app_store().get_state("m-1")
     assert state is not None
     assert (state.status, state.failure_class) == ("rejected", "bad_input")
     assert "not UTF-8 JSON" in (state.error_message or "")

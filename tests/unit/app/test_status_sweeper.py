@@ -10,9 +10,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared import delivery_store
+from shared.app_services import app_store
 from shared.delivery_recorder import Report, record
 from shared.failure_classes import ClassifiedError, FailureClass
-from shared.send_pipeline import request_fingerprint
+from shared.send_claims import request_fingerprint
 from shared.settings import DEFAULT_STATUS_SWEEP_BACKOFF
 from shared.sms_sender import SMS
 from shared.status_rules import Channel
@@ -56,10 +57,10 @@ def _request(rid: str) -> dict[str, Any]:
 def _open(rid: str, opened: datetime, *, sid: str | None, status: str = "queued") -> None:
     """A delivery as the send path leaves it: indexed, claimed and (with `sid`) sent."""
     request = _request(rid)
-    delivery_store.open_delivery(
+    app_store().open_delivery(
         rid, "sms", opened, first_due(opened, DEFAULT_STATUS_SWEEP_BACKOFF), request
     )
-    assert delivery_store.create_state(
+    assert app_store().create_state(
         rid,
         {
             "channel": "sms",
@@ -77,7 +78,7 @@ def _open(rid: str, opened: datetime, *, sid: str | None, status: str = "queued"
 
 
 def _index_row(rid: str, opened: datetime) -> dict[str, Any] | None:
-    rows = delivery_store.get_table().query_entities(
+    rows = app_store().table.query_entities(
         "PartitionKey eq @pk and RowKey eq @rk",
         parameters={"pk": delivery_store.open_partition(opened), "rk": rid},
     )
@@ -86,7 +87,7 @@ def _index_row(rid: str, opened: datetime) -> dict[str, Any] | None:
 
 
 def _history(rid: str) -> list[dict[str, Any]]:
-    return delivery_store.list_history(rid)
+    return app_store().list_history(rid)
 
 
 def test_back_off_steps_then_repeats_the_last_one() -> None:
@@ -111,7 +112,7 @@ def test_a_stuck_delivery_is_polled_and_recorded_like_a_callback(
     summary = sweep(twilio, now=now + 2 * MINUTE)
     assert twilio.asked == [_sid(1)]
     assert (summary.polled, summary.recorded) == (1, 1)
-    state = delivery_store.get_state("stuck")
+    state = app_store().get_state("stuck")
     assert state is not None
     assert (state.status, state.status_source) == ("delivered", "twilio")
     polled = [row for row in _history("stuck") if row["source"] == "poll"]
@@ -140,7 +141,7 @@ def test_a_status_still_open_is_polled_again_with_back_off(app_env: Any) -> None
     again = _index_row("slow", now)
     assert again is not None
     assert again["polls"] == 2
-    state = delivery_store.get_state("slow")
+    state = app_store().get_state("slow")
     assert state is not None
     assert state.status == "sent"
     # The same polled status is recorded once, however often it is seen.
@@ -164,7 +165,7 @@ def test_a_429_ends_the_run_and_the_next_run_goes_on(app_env: Any) -> None:
     assert later.stopped is None
     assert sorted(later.request_ids) == ["r11", "r12"]
     for n in (10, 11, 12):
-        state = delivery_store.get_state(f"r{n}")
+        state = app_store().get_state(f"r{n}")
         assert state is not None
         assert state.status == "delivered"
 
@@ -195,7 +196,7 @@ def test_after_the_age_limit_the_final_status_is_recorded_as_unknown(
     twilio = FakeTwilio(statuses={_sid(30): "sent", _sid(31): "scheduled"})
     summary = sweep(twilio, now=now + 2 * MINUTE)
     assert summary.unknown == 1
-    state = delivery_store.get_state("no-receipt")
+    state = app_store().get_state("no-receipt")
     assert state is not None
     assert state.status == "sent"  # what Twilio last said stays the status
     (row,) = [r for r in _history("no-receipt") if r["source"] == "poll"]
@@ -225,17 +226,17 @@ def test_finished_and_stale_index_rows_are_dropped_without_asking_twilio(app_env
     record("done", Report(key="cb-late", status="delivered", source="twilio", twilio_sid=_sid(50)))
     assert _index_row("done", now) is None  # closed by the recorder
     # A crash between the final report and the close leaves the row: the sweeper drops it.
-    delivery_store.open_delivery("done", "sms", now, now, _request("done"))
+    app_store().open_delivery("done", "sms", now, now, _request("done"))
     # A copy of a delivery claimed in another hour leaves a row in its own hour.
-    delivery_store.open_delivery("done", "sms", now - timedelta(hours=2), now, _request("done"))
+    app_store().open_delivery("done", "sms", now - timedelta(hours=2), now, _request("done"))
     # An index row whose claim never happened (the process died in between).
     old = now - timedelta(hours=2)
-    delivery_store.open_delivery("never-claimed", "sms", old, old, _request("never-claimed"))
+    app_store().open_delivery("never-claimed", "sms", old, old, _request("never-claimed"))
     twilio = FakeTwilio()
     summary = sweep(twilio, now=now + 2 * MINUTE)
     assert twilio.asked == []
     assert summary.closed == 3
-    assert delivery_store.due_deliveries(now + 2 * MINUTE, 10) == []
+    assert app_store().due_deliveries(now + 2 * MINUTE, 10) == []
 
 
 def test_an_abandoned_claim_that_reached_twilio_is_reconciled(app_env: Any) -> None:
@@ -246,10 +247,10 @@ def test_an_abandoned_claim_that_reached_twilio_is_reconciled(app_env: Any) -> N
     summary = sweep(twilio, now=now + 2 * MINUTE)
     assert twilio.asked == ["find:claim-sent"]
     assert summary.reconciled == 1
-    state = delivery_store.get_state("claim-sent")
+    state = app_store().get_state("claim-sent")
     assert state is not None
     assert (state.status, state.twilio_sid) == ("delivered", _sid(60))
-    assert delivery_store.sid_owner(_sid(60)) == "claim-sent"
+    assert app_store().sid_owner(_sid(60)) == "claim-sent"
     (row,) = [r for r in _history("claim-sent") if r["source"] == "poll"]
     assert json.loads(row["detail"]) == {"source": "poll", "reconciled": True}
     assert _index_row("claim-sent", opened) is None
@@ -266,7 +267,7 @@ def test_an_abandoned_claim_that_never_reached_twilio_is_failed_not_sent(
     twilio.statuses[_sid(71)] = "delivered"
     summary = sweep(twilio, now=now + 2 * MINUTE)
     assert summary.abandoned == 1
-    state = delivery_store.get_state("claim-lost")
+    state = app_store().get_state("claim-lost")
     assert state is not None
     assert (state.status, state.status_source, state.twilio_sid) == ("failed", "local", None)
     assert "nothing was sent" in (state.error_message or "")
@@ -281,7 +282,7 @@ def test_a_recent_claim_is_left_to_its_queue_message(app_env: Any) -> None:
     twilio = FakeTwilio()
     sweep(twilio, now=now + 2 * MINUTE)
     assert twilio.asked == []
-    state = delivery_store.get_state("claim-young")
+    state = app_store().get_state("claim-young")
     assert state is not None
     assert state.status == "sending"
     row = _index_row("claim-young", now - 10 * MINUTE)
@@ -310,7 +311,7 @@ def test_a_report_applied_but_not_finished_gets_its_event_and_history_row(
     key = f"cb-{_sid(90)}-delivered-x"
     # The state write of a `delivered` callback, then the process died (no event, no history)
     # and Twilio gave up retrying the callback.
-    delivery_store.update_state(
+    app_store().update_state(
         "half-done",
         lambda state: {
             "status": "delivered",
@@ -347,7 +348,7 @@ def test_an_unexpected_error_with_one_delivery_does_not_stop_the_others(app_env:
     summary = sweep(twilio, now=now + 2 * MINUTE)
     assert (summary.errors, summary.stopped) == (1, None)
     assert twilio.asked == [_sid(95), _sid(96)]
-    state = delivery_store.get_state("next")
+    state = app_store().get_state("next")
     assert state is not None
     assert state.status == "delivered"
     assert _index_row("buggy", now) is not None  # due again next run
@@ -355,7 +356,7 @@ def test_an_unexpected_error_with_one_delivery_does_not_stop_the_others(app_env:
 
 def _take_over(rid: str) -> None:
     """What a live attempt's reclaim writes (`send_pipeline._reclaim`): the next claim."""
-    delivery_store.update_state(
+    app_store().update_state(
         rid,
         lambda state: {
             "status": "sending",
@@ -387,7 +388,7 @@ def test_a_claim_taken_over_while_it_is_settled_is_not_failed(
 
     summary = sweep(LiveAttempt(), now=now + 2 * MINUTE)
     assert summary.abandoned == 0
-    state = delivery_store.get_state("claim-back")
+    state = app_store().get_state("claim-back")
     assert state is not None
     # The live attempt's claim stands (it reconciles, then sends): no `failed` recorded on it.
     assert (state.status, state.attempts) == ("sending", 2)
@@ -407,7 +408,7 @@ def test_a_claim_taken_over_before_the_settled_row_is_closed_is_indexed_again(
         # The live attempt reclaims and indexes the delivery (a no-op: the row is there) just
         # after the sweeper recorded `failed`, just before the sweeper removes the row.
         _take_over(request_id)
-        delivery_store.open_delivery(
+        app_store().open_delivery(
             request_id, "sms", now, now, _request(request_id), created_at=opened
         )
         close(request_id, partition)
@@ -416,7 +417,7 @@ def test_a_claim_taken_over_before_the_settled_row_is_closed_is_indexed_again(
     summary = sweep(FakeTwilio(), now=now + 2 * MINUTE)
     monkeypatch.setattr(delivery_store, "close_delivery", close)
     assert summary.abandoned == 1
-    state = delivery_store.get_state("claim-late")
+    state = app_store().get_state("claim-late")
     assert state is not None
     assert (state.status, state.attempts) == ("sending", 2)
     assert _index_row("claim-late", opened) is not None  # polled once the attempt has sent

@@ -10,7 +10,8 @@ from twilio.request_validator import RequestValidator
 
 import status_callback
 import twiml_voice
-from shared import delivery_store, voice_flow
+from shared import voice_flow
+from shared.app_services import app_store
 
 AUTH_TOKEN = "unit-test-auth-token"  # the conftest's TWILIO_AUTH_TOKEN
 CALLBACK = "https://app.example.test/api/status_callback?rid=r-1&channel=sms"
@@ -18,7 +19,7 @@ SENT = {"MessageSid": "SM" + "a" * 32, "MessageStatus": "sent", "To": "+15005550
 
 
 def _claim(rid: str, channel: str = "sms") -> None:
-    created = delivery_store.create_state(
+    created = app_store().create_state(
         rid,
         {"channel": channel, "status": "sending", "status_source": "local", "event_count": 0},
     )
@@ -29,7 +30,7 @@ def test_signed_callback_is_recorded_and_answered_204(app_env: Any, signed: Any)
     _claim("r-1")
     response = status_callback.main(signed("POST", CALLBACK, SENT))
     assert response.status_code == 204
-    state = delivery_store.get_state("r-1")
+    state = app_store().get_state("r-1")
     assert state is not None
     assert (state.status, state.twilio_sid) == ("sent", SENT["MessageSid"])
 
@@ -47,10 +48,10 @@ def test_forged_missing_and_altered_signatures_get_403_and_nothing_recorded(
     altered_signature = signed("POST", CALLBACK, SENT, signature=good.swapcase())
     for request in (forged, missing, altered_body, altered_url, altered_signature):
         assert status_callback.main(request).status_code == 403
-    state = delivery_store.get_state("r-1")
+    state = app_store().get_state("r-1")
     assert state is not None
     assert state.status == "sending"
-    assert delivery_store.list_history("r-1") == []
+    assert app_store().list_history("r-1") == []
     assert read_events() == []
 
 
@@ -71,7 +72,7 @@ def test_public_url_decides_not_the_worker_url(app_env: Any, configure: Any, sig
 def test_callback_for_unknown_rid_is_204(app_env: Any, signed: Any, read_events: Any) -> None:
     url = "https://app.example.test/api/status_callback?rid=nobody&channel=sms"
     assert status_callback.main(signed("POST", url, SENT)).status_code == 204
-    assert delivery_store.get_state("nobody") is None
+    assert app_store().get_state("nobody") is None
     assert read_events() == []
 
 
@@ -132,7 +133,7 @@ ANSWER = {"CallSid": "CA" + "1" * 32, "CallStatus": "in-progress", "Digits": "1"
 
 
 def _claim_call(rid: str, program: dict[str, Any] | None) -> None:
-    created = delivery_store.create_state(
+    created = app_store().create_state(
         rid,
         {
             "channel": "call",
@@ -140,7 +141,7 @@ def _claim_call(rid: str, program: dict[str, Any] | None) -> None:
             "status_source": "twilio",
             "twilio_sid": ANSWER["CallSid"],
             "event_count": 1,
-            "program": program,
+            "script": program,
         },
     )
     assert created is not None
@@ -149,7 +150,7 @@ def _claim_call(rid: str, program: dict[str, Any] | None) -> None:
 def test_a_failure_to_record_digits_still_serves_the_script(
     app_env: Any, signed: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    _claim_call("c-1", {"script": SCRIPT})
+    _claim_call("c-1", {"steps": SCRIPT})
 
     def table_down(*args: Any, **kwargs: Any) -> Any:
         raise ConnectionError("table unreachable for +15551234567")
@@ -170,7 +171,7 @@ def test_a_script_that_cannot_be_served_is_recorded_with_the_apology(
     (event,) = read_events()
     assert (event["id"], event["status"]) == ("c-1", "in-progress")
     assert event["detail"]["reason"].startswith("apology served")
-    rows = [row["RowKey"] for row in delivery_store.list_history("c-1")]
+    rows = [row["RowKey"] for row in app_store().list_history("c-1")]
     assert rows == [f"h-apology-0-{ANSWER['CallSid']}"]
 
 
@@ -180,9 +181,9 @@ def test_the_callback_url_channel_decides_which_fields_are_read(app_env: Any, si
     form = {**SENT, "CallStatus": "completed", "CallSid": "CA" + "9" * 32}
     url = CALLBACK.replace("r-1", "r-9")
     assert status_callback.main(signed("POST", url, form)).status_code == 204
-    state = delivery_store.get_state("r-9")
+    state = app_store().get_state("r-9")
     assert (state.status, state.twilio_sid) == ("sent", SENT["MessageSid"])
     # channel=call reads the call fields only: a message status alone is not a report.
     call_url = url.replace("channel=sms", "channel=call")
     assert status_callback.main(signed("POST", call_url, SENT)).status_code == 204
-    assert len(delivery_store.list_history("r-9")) == 1
+    assert len(app_store().list_history("r-9")) == 1
