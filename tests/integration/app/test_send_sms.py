@@ -96,7 +96,9 @@ def test_opted_out_recipient_is_flagged(
     caplog.set_level(logging.INFO)  # what the Functions host forwards
     app.send_sms(_sms(rid, to="+15005550004"))
     assert app_store().get_state(rid).error_code == 21610
-    assert app_store().table.get_entity("~opt-out", "+15005550004")["opted_out"]  # a row keyed by the number
+    assert app_store().table.get_entity("~opt-out", "+15005550004")[
+        "opted_out"
+    ]  # a row keyed by the number
     leaks = [
         f"{r.name}: {r.getMessage()}" for r in caplog.records if "5005550004" in r.getMessage()
     ]
@@ -223,9 +225,7 @@ def test_reconcile_skips_a_message_recorded_by_another_request(app: Any, rid: st
         m["sid"] for m in app.messages_for(rid)
     }
     assert len(sids) == 2
-    assert (
-        app_store().get_state(rid).twilio_sid != app_store().get_state(first["id"]).twilio_sid
-    )
+    assert app_store().get_state(rid).twilio_sid != app_store().get_state(first["id"]).twilio_sid
 
 
 def test_timeout_is_ambiguous(app: Any, rid: str, monkeypatch: pytest.MonkeyPatch) -> None:

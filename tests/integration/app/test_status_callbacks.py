@@ -10,7 +10,6 @@ from urllib.parse import urlencode
 import pytest
 from twilio.request_validator import RequestValidator
 
-from shared import delivery_store
 from shared.app_services import app_store
 
 SMS_SID = "SM" + "c" * 32

@@ -139,9 +139,7 @@ def test_a_retry_after_callbacks_moved_the_delivery_on_still_finishes_the_report
     assert len(app.messages_for(rid)) == 1
     keys = _history_keys(rid)
     assert keys.count("local-1-created") == 1
-    queued = [
-        row for row in app_store().list_history(rid) if row["RowKey"] == "h-local-1-created"
-    ]
+    queued = [row for row in app_store().list_history(rid) if row["RowKey"] == "h-local-1-created"]
     assert (queued[0]["status"], queued[0]["twilio_sid"]) == ("queued", state.twilio_sid)
     events = app.wait_events_until("delivered")
     # The missed `queued` event is published late with its own sequence (1): consumers order by

@@ -14,7 +14,7 @@ from azure.storage.queue import QueueServiceClient
 from emulators.azurite import AZURITE_BIN, connection_string
 from emulators.launcher import start_service
 from emulators.twilio_api import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
-from shared import app_services, events_publisher, settings
+from shared import app_services, settings
 
 
 @dataclass(frozen=True)
@@ -90,4 +90,3 @@ def app_settings(
 def _forget_app_clients() -> None:
     settings.get_settings.cache_clear()
     app_services.forget()
-    events_publisher.get_events_queue.cache_clear()

@@ -18,8 +18,8 @@ from azure.storage.queue import QueueServiceClient
 from producer import events
 from producer.cli import main
 from producer.queues import StorageQueues
-from shared.contracts import DeliveryEvent
 from shared.app_services import app_publisher
+from shared.contracts import DeliveryEvent
 from shared.storage_connection import ConnectionString
 
 if TYPE_CHECKING:  # the fixture's type only; conftest modules are not imported by tests

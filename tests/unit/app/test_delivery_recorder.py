@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from shared import delivery_recorder, delivery_store
-from shared.app_services import app_store
-from shared.delivery_recorder import RecordOutcome, Report, record
+from shared.app_services import app_recorder, app_store
+from shared.delivery_report import RecordOutcome, Report
+from shared.delivery_store import DeliveryState
 
 SID = "SM" + "e" * 32
 
@@ -28,14 +28,16 @@ def test_reports_apply_forward_only_and_repeats_change_nothing(
     app_env: Any, read_events: Any
 ) -> None:
     _claim("r-1")
-    outcomes = [record("r-1", _report(s)) for s in ("sent", "delivered", "sent", "delivered")]
+    outcomes = [
+        app_recorder().record("r-1", _report(s)) for s in ("sent", "delivered", "sent", "delivered")
+    ]
     assert outcomes == [
         RecordOutcome.APPLIED,
         RecordOutcome.APPLIED,
         RecordOutcome.DUPLICATE,
         RecordOutcome.DUPLICATE,
     ]
-    assert record("r-1", _report("queued")) == RecordOutcome.KEPT
+    assert app_recorder().record("r-1", _report("queued")) == RecordOutcome.KEPT
     state = app_store().get_state("r-1")
     assert state is not None
     assert (state.status, state.twilio_sid, state.event_count) == ("delivered", SID, 2)
@@ -60,35 +62,36 @@ def test_a_report_applied_before_a_crash_is_published_again(app_env: Any, read_e
             "twilio_sid": SID,
             "event_count": 1,
             "last_report_key": _report("sent").key,
+            "report_keys": [_report("sent").key],
         },
     )
-    assert record("r-2", _report("sent")) == RecordOutcome.APPLIED
+    assert app_recorder().record("r-2", _report("sent")) == RecordOutcome.APPLIED
     assert [(e["status"], e["sequence"]) for e in read_events()] == [("sent", 1)]
-    assert record("r-2", _report("sent")) == RecordOutcome.DUPLICATE
+    assert app_recorder().record("r-2", _report("sent")) == RecordOutcome.DUPLICATE
     assert len(read_events()) == 1
 
 
 def test_a_report_about_another_sid_never_moves_the_delivery(app_env: Any) -> None:
     _claim("r-3")
-    record("r-3", _report("sent"))
+    app_recorder().record("r-3", _report("sent"))
     other = Report(
         key="cb-other-delivered-x", status="delivered", source="twilio", twilio_sid="SMx"
     )
-    assert record("r-3", other) == RecordOutcome.KEPT
+    assert app_recorder().record("r-3", other) == RecordOutcome.KEPT
     state = app_store().get_state("r-3")
     assert state is not None
     assert state.status == "sent"
 
 
 def test_unknown_request_is_reported_as_such(app_env: Any) -> None:
-    assert record("nobody", _report("sent")) == RecordOutcome.NOT_FOUND
+    assert app_recorder().record("nobody", _report("sent")) == RecordOutcome.NOT_FOUND
 
 
 def test_state_updates_are_etag_checked_and_retried(app_env: Any) -> None:
     _claim("r-4")
     seen: list[int] = []
 
-    def decide(state: delivery_store.DeliveryState) -> dict[str, Any]:
+    def decide(state: DeliveryState) -> dict[str, Any]:
         seen.append(state.attempts)
         if len(seen) == 1:
             # Another writer gets in between this read and the write: the write gets 412.
@@ -108,16 +111,19 @@ def test_a_concurrent_duplicate_changes_and_publishes_nothing(
     app_env: Any, read_events: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _claim("r-5")
-    original = delivery_recorder._decide
+    store = app_store()
+    real_change = store.change_state
+    raced: list[bool] = []
 
-    def racing(report: Report, state: delivery_store.DeliveryState) -> Any:
-        # The twin callback records the same report between this read and this write.
-        monkeypatch.setattr(delivery_recorder, "_decide", original)
-        assert record("r-5", report) == RecordOutcome.APPLIED
-        return original(report, state)
+    def racing(state: Any, change: Any) -> Any:
+        if not raced:
+            # The twin callback records the same report between this read and this write.
+            raced.append(True)
+            assert app_recorder().record("r-5", _report("sent")) == RecordOutcome.APPLIED
+        return real_change(state, change)
 
-    monkeypatch.setattr(delivery_recorder, "_decide", racing)
-    assert record("r-5", _report("sent")) == RecordOutcome.DUPLICATE
+    monkeypatch.setattr(store, "change_state", racing)
+    assert app_recorder().record("r-5", _report("sent")) == RecordOutcome.DUPLICATE
     assert [(e["status"], e["sequence"]) for e in read_events()] == [("sent", 1)]
     assert len(app_store().list_history("r-5")) == 1
     state = app_store().get_state("r-5")
@@ -141,7 +147,7 @@ def test_a_twilio_report_correcting_a_local_give_up_clears_its_error(
         },
     )
     # The message did reach Twilio after all; its callback arrives after the app gave up.
-    assert record("r-6", _report("delivered")) == RecordOutcome.APPLIED
+    assert app_recorder().record("r-6", _report("delivered")) == RecordOutcome.APPLIED
     state = app_store().get_state("r-6")
     assert state is not None
     assert (state.status, state.status_source, state.twilio_sid) == ("delivered", "twilio", SID)
@@ -164,7 +170,7 @@ def test_a_twilio_failure_correcting_a_local_give_up_keeps_its_own_error(app_env
         error_code=30003,
         error_message="Unreachable destination handset",
     )
-    record("r-7", undelivered)
+    app_recorder().record("r-7", undelivered)
     state = app_store().get_state("r-7")
     assert state is not None
     assert (state.status, state.error_code, state.error_message) == (

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared import delivery_store
-from shared.app_services import app_store
-from shared.delivery_recorder import Report, record
+from shared.app_services import app_recorder, app_store
+from shared.delivery_report import Report
 from shared.failure_classes import ClassifiedError, FailureClass
 from shared.send_claims import request_fingerprint
 from shared.settings import DEFAULT_STATUS_SWEEP_BACKOFF
@@ -74,7 +74,9 @@ def _open(rid: str, opened: datetime, *, sid: str | None, status: str = "queued"
         },
     )
     if sid is not None:
-        record(rid, Report(key="local-1-created", status=status, source="twilio", twilio_sid=sid))
+        app_recorder().record(
+            rid, Report(key="local-1-created", status=status, source="twilio", twilio_sid=sid)
+        )
 
 
 def _index_row(rid: str, opened: datetime) -> dict[str, Any] | None:
@@ -109,7 +111,7 @@ def test_a_stuck_delivery_is_polled_and_recorded_like_a_callback(
     _open("stuck", now, sid=_sid(1))
     _open("fresh", now + 10 * MINUTE, sid=_sid(2))  # not due yet: never asked
     twilio = FakeTwilio(statuses={_sid(1): "delivered"})
-    summary = sweep(twilio, now=now + 2 * MINUTE)
+    summary = sweep(app_recorder(), twilio, now=now + 2 * MINUTE)
     assert twilio.asked == [_sid(1)]
     assert (summary.polled, summary.recorded) == (1, 1)
     state = app_store().get_state("stuck")
@@ -129,14 +131,14 @@ def test_a_status_still_open_is_polled_again_with_back_off(app_env: Any) -> None
     _open("slow", now, sid=_sid(3))
     twilio = FakeTwilio(statuses={_sid(3): "sent"})
     first = now + 2 * MINUTE
-    sweep(twilio, now=first)
+    sweep(app_recorder(), twilio, now=first)
     row = _index_row("slow", now)
     assert row is not None
     assert row["polls"] == 1
     assert row["due_at"] == first + timedelta(seconds=DEFAULT_STATUS_SWEEP_BACKOFF[1])
-    sweep(twilio, now=first + MINUTE)  # not due again yet
+    sweep(app_recorder(), twilio, now=first + MINUTE)  # not due again yet
     assert twilio.asked == [_sid(3)]
-    sweep(twilio, now=first + 6 * MINUTE)
+    sweep(app_recorder(), twilio, now=first + 6 * MINUTE)
     assert twilio.asked == [_sid(3), _sid(3)]
     again = _index_row("slow", now)
     assert again is not None
@@ -156,12 +158,12 @@ def test_a_429_ends_the_run_and_the_next_run_goes_on(app_env: Any) -> None:
     twilio = FakeTwilio(
         statuses={_sid(n): "delivered" for n in (10, 11, 12)}, errors={_sid(11): too_many}
     )
-    summary = sweep(twilio, now=now + 2 * MINUTE)
+    summary = sweep(app_recorder(), twilio, now=now + 2 * MINUTE)
     assert summary.stopped is not None
     assert "429" in summary.stopped
     assert twilio.asked == [_sid(10), _sid(11)]  # r12 was not asked
     twilio.errors.clear()
-    later = sweep(twilio, now=now + 3 * MINUTE)
+    later = sweep(app_recorder(), twilio, now=now + 3 * MINUTE)
     assert later.stopped is None
     assert sorted(later.request_ids) == ["r11", "r12"]
     for n in (10, 11, 12):
@@ -178,7 +180,7 @@ def test_other_twilio_errors_skip_one_delivery_only(app_env: Any) -> None:
         statuses={_sid(21): "delivered"},
         errors={_sid(20): ClassifiedError(FailureClass.AMBIGUOUS, "boom", 20500, 500)},
     )
-    summary = sweep(twilio, now=now + 2 * MINUTE)
+    summary = sweep(app_recorder(), twilio, now=now + 2 * MINUTE)
     assert (summary.errors, summary.stopped) == (1, None)
     assert twilio.asked == [_sid(20), _sid(21)]
     row = _index_row("broken", now)
@@ -194,7 +196,7 @@ def test_after_the_age_limit_the_final_status_is_recorded_as_unknown(
     _open("no-receipt", opened, sid=_sid(30), status="sent")
     _open("scheduled", opened, sid=_sid(31), status="scheduled")
     twilio = FakeTwilio(statuses={_sid(30): "sent", _sid(31): "scheduled"})
-    summary = sweep(twilio, now=now + 2 * MINUTE)
+    summary = sweep(app_recorder(), twilio, now=now + 2 * MINUTE)
     assert summary.unknown == 1
     state = app_store().get_state("no-receipt")
     assert state is not None
@@ -213,7 +215,7 @@ def test_a_recently_moved_status_is_not_polled(app_env: Any) -> None:
     now = delivery_store.now()
     _open("moving", now - 10 * MINUTE, sid=_sid(40))  # its state row was written just now
     twilio = FakeTwilio(statuses={_sid(40): "delivered"})
-    sweep(twilio, now=now + timedelta(seconds=5))
+    sweep(app_recorder(), twilio, now=now + timedelta(seconds=5))
     assert twilio.asked == []
     row = _index_row("moving", now - 10 * MINUTE)
     assert row is not None
@@ -223,7 +225,9 @@ def test_a_recently_moved_status_is_not_polled(app_env: Any) -> None:
 def test_finished_and_stale_index_rows_are_dropped_without_asking_twilio(app_env: Any) -> None:
     now = delivery_store.now()
     _open("done", now, sid=_sid(50))
-    record("done", Report(key="cb-late", status="delivered", source="twilio", twilio_sid=_sid(50)))
+    app_recorder().record(
+        "done", Report(key="cb-late", status="delivered", source="twilio", twilio_sid=_sid(50))
+    )
     assert _index_row("done", now) is None  # closed by the recorder
     # A crash between the final report and the close leaves the row: the sweeper drops it.
     app_store().open_delivery("done", "sms", now, now, _request("done"))
@@ -233,7 +237,7 @@ def test_finished_and_stale_index_rows_are_dropped_without_asking_twilio(app_env
     old = now - timedelta(hours=2)
     app_store().open_delivery("never-claimed", "sms", old, old, _request("never-claimed"))
     twilio = FakeTwilio()
-    summary = sweep(twilio, now=now + 2 * MINUTE)
+    summary = sweep(app_recorder(), twilio, now=now + 2 * MINUTE)
     assert twilio.asked == []
     assert summary.closed == 3
     assert app_store().due_deliveries(now + 2 * MINUTE, 10) == []
@@ -244,7 +248,7 @@ def test_an_abandoned_claim_that_reached_twilio_is_reconciled(app_env: Any) -> N
     opened = now - timedelta(hours=2)
     _open("claim-sent", opened, sid=None)
     twilio = FakeTwilio(found=[TwilioResource(sid=_sid(60), status="delivered")])
-    summary = sweep(twilio, now=now + 2 * MINUTE)
+    summary = sweep(app_recorder(), twilio, now=now + 2 * MINUTE)
     assert twilio.asked == ["find:claim-sent"]
     assert summary.reconciled == 1
     state = app_store().get_state("claim-sent")
@@ -265,7 +269,7 @@ def test_an_abandoned_claim_that_never_reached_twilio_is_failed_not_sent(
     _open("other", opened, sid=_sid(71))  # owns SM…71: never adopted by another request
     twilio = FakeTwilio(found=[TwilioResource(sid=_sid(71), status="delivered")])
     twilio.statuses[_sid(71)] = "delivered"
-    summary = sweep(twilio, now=now + 2 * MINUTE)
+    summary = sweep(app_recorder(), twilio, now=now + 2 * MINUTE)
     assert summary.abandoned == 1
     state = app_store().get_state("claim-lost")
     assert state is not None
@@ -280,7 +284,7 @@ def test_a_recent_claim_is_left_to_its_queue_message(app_env: Any) -> None:
     now = delivery_store.now()
     _open("claim-young", now - 10 * MINUTE, sid=None)
     twilio = FakeTwilio()
-    sweep(twilio, now=now + 2 * MINUTE)
+    sweep(app_recorder(), twilio, now=now + 2 * MINUTE)
     assert twilio.asked == []
     state = app_store().get_state("claim-young")
     assert state is not None
@@ -299,8 +303,8 @@ def test_a_run_looks_at_most_at_max_deliveries(
     for n in (80, 81, 82):
         _open(f"r{n}", now + timedelta(seconds=n - 80), sid=_sid(n))
     twilio = FakeTwilio(statuses={_sid(n): "delivered" for n in (80, 81, 82)})
-    assert sweep(twilio, now=now + 2 * MINUTE).due == 2
-    assert sweep(twilio, now=now + 2 * MINUTE).due == 1
+    assert sweep(app_recorder(), twilio, now=now + 2 * MINUTE).due == 2
+    assert sweep(app_recorder(), twilio, now=now + 2 * MINUTE).due == 1
 
 
 def test_a_report_applied_but_not_finished_gets_its_event_and_history_row(
@@ -318,10 +322,11 @@ def test_a_report_applied_but_not_finished_gets_its_event_and_history_row(
             "status_source": "twilio",
             "event_count": state.event_count + 1,
             "last_report_key": key,
+            "report_keys": [key],
         },
     )
     twilio = FakeTwilio()
-    summary = sweep(twilio, now=now + 2 * MINUTE)
+    summary = sweep(app_recorder(), twilio, now=now + 2 * MINUTE)
     assert twilio.asked == []
     assert summary.finished == 1
     (row,) = [r for r in _history("half-done") if r["RowKey"] == f"h-{key}"]
@@ -345,7 +350,7 @@ def test_an_unexpected_error_with_one_delivery_does_not_stop_the_others(app_env:
             return super().fetch(channel, sid)
 
     twilio = Buggy(statuses={_sid(96): "delivered"})
-    summary = sweep(twilio, now=now + 2 * MINUTE)
+    summary = sweep(app_recorder(), twilio, now=now + 2 * MINUTE)
     assert (summary.errors, summary.stopped) == (1, None)
     assert twilio.asked == [_sid(95), _sid(96)]
     state = app_store().get_state("next")
@@ -386,7 +391,7 @@ def test_a_claim_taken_over_while_it_is_settled_is_not_failed(
             _take_over("claim-back")
             return found
 
-    summary = sweep(LiveAttempt(), now=now + 2 * MINUTE)
+    summary = sweep(app_recorder(), LiveAttempt(), now=now + 2 * MINUTE)
     assert summary.abandoned == 0
     state = app_store().get_state("claim-back")
     assert state is not None
@@ -402,7 +407,8 @@ def test_a_claim_taken_over_before_the_settled_row_is_closed_is_indexed_again(
     now = delivery_store.now()
     opened = now - timedelta(hours=2)
     _open("claim-late", opened, sid=None)
-    close = delivery_store.close_delivery
+    store = app_store()
+    close = store.close_delivery
 
     def taken_over_first(request_id: str, partition: str) -> None:
         # The live attempt reclaims and indexes the delivery (a no-op: the row is there) just
@@ -413,9 +419,9 @@ def test_a_claim_taken_over_before_the_settled_row_is_closed_is_indexed_again(
         )
         close(request_id, partition)
 
-    monkeypatch.setattr(delivery_store, "close_delivery", taken_over_first)
-    summary = sweep(FakeTwilio(), now=now + 2 * MINUTE)
-    monkeypatch.setattr(delivery_store, "close_delivery", close)
+    monkeypatch.setattr(store, "close_delivery", taken_over_first)
+    summary = sweep(app_recorder(), FakeTwilio(), now=now + 2 * MINUTE)
+    monkeypatch.setattr(store, "close_delivery", close)
     assert summary.abandoned == 1
     state = app_store().get_state("claim-late")
     assert state is not None

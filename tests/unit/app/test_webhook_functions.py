@@ -10,8 +10,7 @@ from twilio.request_validator import RequestValidator
 
 import status_callback
 import twiml_voice
-from shared import voice_flow
-from shared.app_services import app_store
+from shared.app_services import app_recorder, app_store
 
 AUTH_TOKEN = "unit-test-auth-token"  # the conftest's TWILIO_AUTH_TOKEN
 CALLBACK = "https://app.example.test/api/status_callback?rid=r-1&channel=sms"
@@ -155,7 +154,7 @@ def test_a_failure_to_record_digits_still_serves_the_script(
     def table_down(*args: Any, **kwargs: Any) -> Any:
         raise ConnectionError("table unreachable for +15551234567")
 
-    monkeypatch.setattr(voice_flow, "record", table_down)
+    monkeypatch.setattr(app_recorder(), "record", table_down)
     root = _xml(twiml_voice.main(signed("POST", f"{TWIML_URL}&step=2", ANSWER)))
     assert [(child.tag, child.text) for child in root] == [("Say", "Thank you.")]
     assert any("could not record the answer" in r.getMessage() for r in caplog.records)
