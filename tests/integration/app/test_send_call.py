@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from shared import delivery_store, twilio_gateway
-from shared.callback_urls import STATUS_CALLBACK_OVERRIDES, TWIML_OVERRIDES
 from shared.failure_classes import ClassifiedError, FailureClass, SettingsValue
+from shared.webhook_urls import STATUS_CALLBACK_OVERRIDES, TWIML_OVERRIDES
 
 
 def _number(rid: str) -> str:

@@ -12,10 +12,10 @@ from azure.functions.queue import QueueMessage
 
 import send_sms
 from shared import delivery_recorder, delivery_store, twilio_gateway
-from shared.callback_urls import STATUS_CALLBACK_OVERRIDES
 from shared.failure_classes import ClassifiedError, FailureClass
 from shared.process_state import reset_process_state
 from shared.send_pipeline import ClaimInProgressError
+from shared.webhook_urls import STATUS_CALLBACK_OVERRIDES
 
 
 def _sms(rid: str, **changes: Any) -> dict[str, Any]:
