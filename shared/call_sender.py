@@ -8,14 +8,19 @@ from typing import Literal
 from pydantic import BaseModel
 
 from shared import twilio_gateway
-from shared.callback_urls import TWIML_OVERRIDES, status_callback_url, with_connection_overrides
 from shared.contracts import CallRequest
 from shared.delivery_store import StateChange
 from shared.failure_classes import ClassifiedError, FailureClass, SettingsValue
 from shared.send_channel import BadInputError
 from shared.settings import get_settings
 from shared.twilio_gateway import TwilioResource
-from shared.twiml_render import MAX_TWIML_BYTES, largest_document_bytes, twiml_voice_url
+from shared.twiml_render import MAX_TWIML_BYTES, largest_document_bytes
+from shared.webhook_urls import (
+    TWIML_OVERRIDES,
+    status_callback_url,
+    twiml_voice_url,
+    with_connection_overrides,
+)
 
 
 class CallSender:

@@ -8,13 +8,13 @@ from typing import Literal
 from pydantic import BaseModel
 
 from shared import twilio_gateway
-from shared.callback_urls import status_callback_url
 from shared.contracts import SmsRequest
 from shared.delivery_store import StateChange
 from shared.failure_classes import ClassifiedError, FailureClass, SettingsValue
 from shared.send_channel import BadInputError
 from shared.settings import get_settings
 from shared.twilio_gateway import TwilioResource
+from shared.webhook_urls import status_callback_url
 
 
 class SmsSender:

@@ -5,10 +5,10 @@ How a script runs as one pass, whatever the callee does:
 - The document for step ``i`` holds steps ``i, i+1, …`` up to and including the first step that
   waits for the callee (``gather`` or ``record``) or that leaves the document (``redirect``,
   ``hangup``, ``reject``; verbs after those would never run).
-- A waiting step posts its answer to its ``action``: the continuation URL of the next step (built
-  by the caller, e.g. ``…/api/twiml_voice?rid=<id>&step=<i+1>``), so Twilio fetches the rest of
-  the script once the digits or the recording arrive. Without an action Twilio would post to the
-  current document's URL and run the same steps again.
+- A waiting step posts its answer to its ``action``: the continuation URL of the next step (given
+  by the caller, `webhook_urls.twiml_voice_url`: ``…/api/twiml_voice?rid=<id>&step=<i+1>``), so
+  Twilio fetches the rest of the script once the digits or the recording arrive. Without an
+  action Twilio would post to the current document's URL and run the same steps again.
 - With no input (Gather timeout, empty recording) Twilio skips the action and runs the next verb,
   so the waiting step is followed by a ``<Redirect>`` to the same continuation URL. Either way the
   rest of the script runs exactly once; the continuation request carries ``Digits`` (or
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from urllib.parse import urlencode
 
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -41,7 +40,6 @@ from shared.contracts import (
     ScriptStep,
 )
 
-TWIML_VOICE_PATH = "/api/twiml_voice"
 # Twilio refuses TwiML documents over 64 KB (counted here as UTF-8 bytes, 1 KB = 1000).
 MAX_TWIML_BYTES = 64_000
 UNKNOWN_REQUEST_TEXT = "Sorry, we could not find the message for this call. Goodbye."
@@ -59,14 +57,6 @@ ContinueUrl = Callable[[int], str]
 def xml_safe(text: str) -> str:
     """`text` without the characters XML 1.0 forbids (controls, lone surrogates, U+FFFE/U+FFFF)."""
     return _XML_ILLEGAL.sub("", text)
-
-
-def twiml_voice_url(public_base_url: str, rid: str, step: int | None = None) -> str:
-    """The app's TwiML URL for request `rid`, optionally continuing at script step `step`."""
-    query: dict[str, str | int] = {"rid": rid}
-    if step is not None:
-        query["step"] = step
-    return f"{public_base_url.rstrip('/')}{TWIML_VOICE_PATH}?{urlencode(query)}"
 
 
 def render_script(

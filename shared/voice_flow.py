@@ -17,8 +17,8 @@ from shared.twiml_render import (
     render_message_twimlet,
     render_script,
     render_unknown_request,
-    twiml_voice_url,
 )
+from shared.webhook_urls import twiml_voice_url
 
 logger = logging.getLogger(__name__)
 _SCRIPT = TypeAdapter(list[ScriptStep])

@@ -6,15 +6,15 @@ import azure.functions as func
 
 from shared.app_services import app_recorder
 from shared.callback_recorder import record_status_callback
-from shared.webhook_request import form_fields, is_signed_by_twilio
+from shared.twilio_webhook import refused, signed_webhook
 
 
 def main(req: func.HttpRequest) -> func.HttpResponse:
     """403 unless Twilio signed it; otherwise record the status and answer 204."""
-    fields = form_fields(req)
-    if not is_signed_by_twilio(req, fields):
-        return func.HttpResponse(status_code=403)
+    webhook = signed_webhook(req)
+    if webhook is None:
+        return refused()
     record_status_callback(
-        app_recorder(), req.params.get("rid"), req.params.get("channel"), dict(fields)
+        app_recorder(), webhook.param("rid"), webhook.param("channel"), webhook.form
     )
     return func.HttpResponse(status_code=204)

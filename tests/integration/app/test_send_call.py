@@ -10,8 +10,8 @@ import pytest
 
 from shared import twilio_gateway
 from shared.app_services import app_store
-from shared.callback_urls import STATUS_CALLBACK_OVERRIDES, TWIML_OVERRIDES
 from shared.failure_classes import ClassifiedError, FailureClass, SettingsValue
+from shared.webhook_urls import STATUS_CALLBACK_OVERRIDES, TWIML_OVERRIDES
 
 
 def _number(rid: str) -> str:

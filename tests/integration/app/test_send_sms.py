@@ -13,10 +13,10 @@ from azure.functions.queue import QueueMessage
 import send_sms
 from shared import delivery_store, twilio_gateway
 from shared.app_services import app_recorder, app_store
-from shared.callback_urls import STATUS_CALLBACK_OVERRIDES
 from shared.failure_classes import ClassifiedError, FailureClass
 from shared.process_state import reset_process_state
 from shared.send_claims import ClaimInProgressError
+from shared.webhook_urls import STATUS_CALLBACK_OVERRIDES
 
 
 def _sms(rid: str, **changes: Any) -> dict[str, Any]:

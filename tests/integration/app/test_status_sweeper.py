@@ -15,13 +15,13 @@ import pytest
 
 from shared import delivery_store, twilio_gateway
 from shared.app_services import app_recorder, app_store
-from shared.callback_urls import status_callback_url
 from shared.delivery_store import OPEN_PREFIX
 from shared.process_state import reset_process_state
 from shared.send_claims import request_fingerprint
 from shared.settings import get_settings
 from shared.sms_sender import SMS
 from shared.status_sweeper import sweep
+from shared.webhook_urls import status_callback_url
 
 # Nothing listens here: every callback fails to connect.
 UNREACHABLE = "http://127.0.0.1:9"

@@ -1,7 +1,6 @@
-"""The webhook URLs the app gives Twilio: the status callback (it carries the request id, `rid`)
-and Twilio's connection overrides in the fragment of every webhook URL.
-
-The TwiML URLs of calls are built by `twiml_render.twiml_voice_url`.
+"""Every URL the app gives Twilio: the status callback (it carries the request id, `rid`, and
+the channel), the TwiML URL of a script call (optionally continuing at a step), and Twilio's
+connection overrides in the fragment of a webhook URL.
 
 Connection overrides (`#ct=…&rt=…&tt=…&rc=…&rp=…`) tell Twilio how long to wait for the app and
 how often to retry a webhook that failed. Twilio's default is one retry, and only of a connection
@@ -16,6 +15,7 @@ from typing import Literal
 from urllib.parse import urlencode
 
 STATUS_CALLBACK_PATH = "/api/status_callback"
+TWIML_VOICE_PATH = "/api/twiml_voice"
 
 # Status callbacks: 2 s to connect, 5 s to answer (a callback is a few storage requests), 15 s
 # for all attempts (Twilio's maximum), 3 retries (Twilio allows 0-5) of connection failures,
@@ -35,6 +35,19 @@ def status_callback_url(
     public_base_url: str, request_id: str, channel: Literal["sms", "call"]
 ) -> str:
     """`{PUBLIC_BASE_URL}/api/status_callback?rid=<id>&channel=sms|call#<overrides>`."""
-    query = urlencode({"rid": request_id, "channel": channel})
-    url = f"{public_base_url}{STATUS_CALLBACK_PATH}?{query}"
+    url = _app_url(public_base_url, STATUS_CALLBACK_PATH, {"rid": request_id, "channel": channel})
     return with_connection_overrides(url, STATUS_CALLBACK_OVERRIDES)
+
+
+def twiml_voice_url(public_base_url: str, rid: str, step: int | None = None) -> str:
+    """`{PUBLIC_BASE_URL}/api/twiml_voice?rid=<id>[&step=<i>]`: the TwiML of request `rid`,
+    optionally continuing at script step `step`. Without overrides: a call's first TwiML URL
+    gets `TWIML_OVERRIDES` from its sender."""
+    query: dict[str, str | int] = {"rid": rid}
+    if step is not None:
+        query["step"] = step
+    return _app_url(public_base_url, TWIML_VOICE_PATH, query)
+
+
+def _app_url(public_base_url: str, path: str, query: dict[str, str | int]) -> str:
+    return f"{public_base_url.rstrip('/')}{path}?{urlencode(query)}"
