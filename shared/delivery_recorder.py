@@ -1,8 +1,8 @@
 """Record one report about a delivery: apply it to the state row, append history, emit an event.
 
 Used by the send path (the app's own transitions), the status callback, the Gather answers and
-the status sweeper. The state row names the keys of its latest applied reports
-(`report_keys`), so one read tells a repeated report apart.
+the status sweeper. One query reads the state row and the report's history row together, so
+a repeated report costs one request.
 
 Order for a report from Twilio (callback, poll, answer): ETag-checked state change → event →
 history row. The history row marks the report done: a repeat of the latest report finds it and
@@ -16,8 +16,8 @@ Only a report that changes the current status (or carries news such as digits) e
 so consumers never see a delivery move backwards.
 
 Storage requests: a report from Twilio 4 (read, change, event, history row), 5 when it is
-final (the index row is deleted); a repeat 1 (2 for the latest report); one that does not apply
-2. The send path's report 2 (transaction, event; plus the SID index).
+final (the index row is deleted); a repeat 1; one that does not apply 2. The send path's report
+2 (transaction, event; plus the SID index).
 """
 
 from __future__ import annotations
@@ -43,7 +43,6 @@ from shared.delivery_store import (
     StaleStateError,
     StateChange,
     open_partition,
-    with_report_key,
 )
 from shared.status_rules import FAILED, REJECTED, Channel, is_final, should_apply
 from shared.table_properties import CLEARED
@@ -75,14 +74,16 @@ class DeliveryRecorder:
         state = known
         for attempt in range(MAX_ETAG_RETRIES):
             if state is None:
-                state = self.store.get_state(request_id)
+                state, recorded = self.store.get_state_and_history(request_id, report.key)
                 if state is None:
                     return RecordOutcome.NOT_FOUND
-            if report.key in state.report_keys:
-                if attempt == 0 and report.key == state.last_report_key:
-                    return self._finish_latest(state, report)
-                # Older, or (after a 412) applied by a concurrent copy, which publishes it.
-                return RecordOutcome.DUPLICATE
+                if recorded:
+                    return RecordOutcome.DUPLICATE
+                if state.last_report_key == report.key:
+                    if attempt == 0:
+                        return self._finish_latest(state, report)
+                    # Applied since our first read by a concurrent copy, which publishes it.
+                    return RecordOutcome.DUPLICATE
             change = _decide(report, state)
             if change is None:
                 kept = self.store.add_history(
@@ -113,11 +114,9 @@ class DeliveryRecorder:
         raise RuntimeError(f"state of request {request_id} kept changing; gave up after retries")
 
     def _finish_latest(self, state: DeliveryState, report: Report) -> RecordOutcome:
-        """The delivery's latest applied report, again: done when its history row exists;
-        otherwise the run that applied it died before its event or history row, so the event
-        goes out again (at least once) and the row is written."""
-        if self.store.history_exists(state.request_id, report.key):
-            return RecordOutcome.DUPLICATE
+        """The delivery's latest applied report, again, without its history row: the run that
+        applied it died before its event or history row, so the event goes out again (at least
+        once) and the row is written."""
         self._publish(state.request_id, state, report)
         self.store.add_history(state.request_id, report.key, history_row(report, applied=True))
         self._close_if_final(state)
@@ -169,18 +168,12 @@ class DeliveryRecorder:
                 "error_message": report.error_message,
                 "event_count": 1,
                 "last_report_key": report.key,
-                "report_keys": [report.key],
                 **report.state_change,
             },
         )
         if created is None:
-            existing = self.store.get_state(request_id)
-            unfinished = (
-                existing is not None
-                and existing.last_report_key == report.key
-                and not self.store.history_exists(request_id, report.key)
-            )
-            if existing is None or not unfinished:
+            existing, recorded = self.store.get_state_and_history(request_id, report.key)
+            if existing is None or recorded or existing.last_report_key != report.key:
                 return RecordOutcome.DUPLICATE
             created = existing
         self._publish(request_id, created, report)
@@ -264,7 +257,6 @@ def _decide(report: Report, state: DeliveryState) -> StateChange | None:
     applied: StateChange = {
         "event_count": state.event_count + 1,
         "last_report_key": report.key,
-        "report_keys": with_report_key(state, report.key),
     }
     if report.news:
         return applied

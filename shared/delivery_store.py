@@ -42,11 +42,8 @@ _PAST_HISTORY = "h."
 OPT_OUT_PARTITION = "~opt-out"
 SID_PARTITION = "~sid"
 MAX_ETAG_RETRIES = 8
-# The state row remembers the keys of this many latest applied reports, so that a repeated
-# report is recognised from the state read alone (older ones by their history row).
-REPORT_KEYS_KEPT = 40
 # JSON properties of the rows (decoded when read for people: `read_delivery`).
-JSON_PROPERTIES = frozenset({"metadata", "script", "detail", "remembered_report", "report_keys"})
+JSON_PROPERTIES = frozenset({"metadata", "script", "detail", "remembered_report"})
 
 
 @dataclass
@@ -71,8 +68,6 @@ class DeliveryState:
     claimed_by: str | None = None
     claimed_dequeue_count: int | None = None
     last_report_key: str | None = None
-    # The keys of the latest applied reports, newest last (at most `REPORT_KEYS_KEPT`).
-    report_keys: list[str] = field(default_factory=list)
     # What the claim was made for (`send_claims.request_fingerprint`); None on rows that no
     # valid request created (e.g. `rejected`).
     request_hash: str | None = None
@@ -157,6 +152,22 @@ class DeliveryStore:
         except ResourceNotFoundError:
             return None
         return _state_from_entity(entity, str(entity.metadata["etag"]))
+
+    def get_state_and_history(self, request_id: str, key: str) -> tuple[DeliveryState | None, bool]:
+        """The current state of `request_id` (None when the app never saw it) and whether the
+        history row `h-<key>` exists: one query over the delivery's partition."""
+        # Spaces around the parentheses: the SDK substitutes `@name` only as a whole word.
+        rows = self.table.query_entities(
+            "PartitionKey eq @pk and ( RowKey eq @state or RowKey eq @row )",
+            parameters={"pk": request_id, "state": STATE_ROW, "row": HISTORY_PREFIX + key},
+        )
+        state, recorded = None, False
+        for row in rows:
+            if row["RowKey"] == STATE_ROW:
+                state = _state_from_entity(row, str(row.metadata["etag"]))
+            else:
+                recorded = True
+        return state, recorded
 
     def create_state(self, request_id: str, values: Mapping[str, Any]) -> DeliveryState | None:
         """Insert the `state` row (the claim). None when it already exists (already claimed)."""
@@ -402,7 +413,6 @@ def _merged(state: DeliveryState, entity: Mapping[str, Any], etag: str) -> Deliv
 
 
 def _state_from_entity(entity: Mapping[str, Any], etag: str) -> DeliveryState:
-    keys = json_property(entity, "report_keys")
     return DeliveryState(
         request_id=str(entity["PartitionKey"]),
         channel="call" if entity.get("channel") == "call" else "sms",
@@ -421,7 +431,6 @@ def _state_from_entity(entity: Mapping[str, Any], etag: str) -> DeliveryState:
         claimed_by=entity.get("claimed_by"),
         claimed_dequeue_count=entity.get("claimed_dequeue_count"),
         last_report_key=present(entity.get("last_report_key")),
-        report_keys=[str(key) for key in keys] if isinstance(keys, list) else [],
         request_hash=entity.get("request_hash"),
         script=json_property(entity, "script"),
         metadata=json_property(entity, "metadata") or {},
@@ -449,7 +458,6 @@ def _state_properties(state: DeliveryState) -> dict[str, Any]:
             "claimed_by": state.claimed_by,
             "claimed_dequeue_count": state.claimed_dequeue_count,
             "last_report_key": state.last_report_key,
-            "report_keys": state.report_keys or None,
             "request_hash": state.request_hash,
             "script": state.script,
             "metadata": state.metadata,
@@ -495,9 +503,3 @@ def _is_split_part(key: str, entity: Mapping[str, Any]) -> bool:
 def _history_order(row: Mapping[str, object]) -> tuple[str, str]:
     at = row.get("at")
     return (at.isoformat() if isinstance(at, datetime) else "", str(row["row"]))
-
-
-def with_report_key(state: DeliveryState, key: str) -> list[str]:
-    """`state.report_keys` with `key` appended (the oldest dropped beyond the limit)."""
-    keys = [*state.report_keys, key]
-    return keys[-REPORT_KEYS_KEPT:]

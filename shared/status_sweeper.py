@@ -235,7 +235,7 @@ def _finish_last_report(
     (the process died in between, and Twilio gave up retrying the callback): recorded again
     with its key, the recorder publishes the event and writes the history row."""
     key = state.last_report_key
-    if not key or recorder.store.history_exists(entry.request_id, key):
+    if not key:
         return False
     outcome = recorder.record(
         entry.request_id,
@@ -250,14 +250,15 @@ def _finish_last_report(
             detail={"source": POLL_SOURCE, "recovered": True},
         ),
     )
+    if outcome != RecordOutcome.APPLIED:
+        return False  # finished (its history row exists), or moved on meanwhile
     logger.warning(
         "status sweep: rid=%s report %s was applied but not finished; event and history "
-        "written now (%s)",
+        "written now",
         entry.request_id,
         key,
-        outcome,
     )
-    return outcome == RecordOutcome.APPLIED
+    return True
 
 
 def _is_done(state: DeliveryState) -> bool:

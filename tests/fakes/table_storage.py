@@ -132,13 +132,18 @@ class FakeTable:
         self, query_filter: str, *, parameters: Mapping[str, Any], **_: Any
     ) -> Iterator[TableEntity]:
         self._request("query")
-        clauses = [clause.split() for clause in query_filter.split(" and ")]
+        # `and` of clauses, each `Name op @param` or `(Name op @param or …)`.
+        clauses = [
+            [part.split() for part in clause.strip("() ").split(" or ")]
+            for clause in query_filter.split(" and ")
+        ]
+
+        def holds(row: Mapping[str, Any], name: str, op: str, value: str) -> bool:
+            return name in row and _OPS[op](row[name], parameters[value.removeprefix("@")])
+
         for key in sorted(self.rows):
             row = self.rows[key]
-            if all(
-                name in row and _OPS[op](row[name], parameters[value.removeprefix("@")])
-                for name, op, value in clauses
-            ):
+            if all(any(holds(row, *part) for part in clause) for clause in clauses):
                 yield self._entity(key)
 
     # --- helpers ------------------------------------------------------------------------

@@ -322,7 +322,6 @@ def test_a_report_applied_but_not_finished_gets_its_event_and_history_row(
             "status_source": "twilio",
             "event_count": state.event_count + 1,
             "last_report_key": key,
-            "report_keys": [key],
         },
     )
     twilio = FakeTwilio()

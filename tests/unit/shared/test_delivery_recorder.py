@@ -83,13 +83,13 @@ def test_a_callback_costs_four_requests_a_final_one_five_a_repeat_one(
     recorder.store.open_delivery("r-1", "sms", now(), now(), {"id": "r-1"})
     _requests(table)
     recorder.record("r-1", _callback("sent"))
-    assert _requests(table) == {"get": 1, "merge": 1, "insert": 1}  # + the event
+    assert _requests(table) == {"query": 1, "merge": 1, "insert": 1}  # + the event
     recorder.record("r-1", _callback("delivered"))
-    assert _requests(table) == {"get": 1, "merge": 1, "insert": 1, "delete": 1}
+    assert _requests(table) == {"query": 1, "merge": 1, "insert": 1, "delete": 1}
     recorder.record("r-1", _callback("sent"))  # an older report, again
-    assert _requests(table) == {"get": 1}
-    recorder.record("r-1", _callback("delivered"))  # the latest, again: its row is checked
-    assert _requests(table) == {"get": 2}
+    assert _requests(table) == {"query": 1}
+    recorder.record("r-1", _callback("delivered"))  # the latest, again
+    assert _requests(table) == {"query": 1}
 
 
 def test_the_send_path_report_is_one_transaction_without_a_read(

@@ -8,13 +8,11 @@ from datetime import timedelta
 import pytest
 
 from shared.delivery_store import (
-    REPORT_KEYS_KEPT,
     DeliveryStore,
     ReportExistsError,
     StaleStateError,
     now,
     open_partition,
-    with_report_key,
 )
 from tests.fakes.table_storage import FakeTable
 
@@ -148,11 +146,15 @@ def test_an_index_row_stays_where_it_was_first_written(store: DeliveryStore) -> 
     assert (entry.partition, entry.opened_at) == (open_partition(first), first)
 
 
-def test_report_keys_keep_the_latest(store: DeliveryStore) -> None:
-    state = store.create_state("r-1", SENDING)
+def test_one_query_reads_the_state_and_a_history_row(store: DeliveryStore) -> None:
+    store.create_state("r-1", SENDING)
+    store.add_history("r-1", "cb-a", {"status": "sent"})
+    store.add_history("r-1", "cb-b", {"status": "delivered"})
+    state, recorded = store.get_state_and_history("r-1", "cb-a")
     assert state is not None
-    for n in range(REPORT_KEYS_KEPT + 5):
-        state.report_keys = with_report_key(state, f"k-{n}")
-    assert len(state.report_keys) == REPORT_KEYS_KEPT
-    assert state.report_keys[-1] == f"k-{REPORT_KEYS_KEPT + 4}"
-    assert "k-0" not in state.report_keys
+    assert (state.status, recorded) == ("sending", True)
+    stored = store.get_state("r-1")
+    assert stored is not None
+    assert state.etag == stored.etag
+    assert store.get_state_and_history("r-1", "cb-c")[1] is False
+    assert store.get_state_and_history("nobody", "cb-a") == (None, False)
