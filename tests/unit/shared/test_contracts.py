@@ -13,7 +13,14 @@ import jsonschema
 import pytest
 from pydantic import ValidationError
 
-from shared.contracts import CallRequest, SmsRequest, is_request_id
+from shared.contracts import (
+    REQUEST_MAX_NESTING,
+    CallRequest,
+    DeliveryEvent,
+    SmsRequest,
+    check_nesting,
+    is_request_id,
+)
 
 SCHEMAS = Path(__file__).resolve().parents[3] / "schemas"
 SMS = {"id": "r-1", "to": "+15005550006", "body": "hello"}
@@ -174,3 +181,68 @@ def test_malformed_twiml_is_rejected_naming_the_problem(twiml: str, problem: str
     errors = raised.value.errors()
     assert [error["loc"] for error in errors] == [("twiml",)]
     assert problem in errors[0]["msg"]
+
+
+EVENT = {
+    "id": "r-1",
+    "channel": "sms",
+    "status": "delivered",
+    "twilio_sid": "SM" + "0" * 32,
+    "at": "2026-01-01T00:00:00Z",
+    "sequence": 2,
+}
+
+
+def test_a_delivery_event_has_defaults_and_keeps_its_fields() -> None:
+    event = DeliveryEvent.model_validate(EVENT)
+    assert (event.error_code, event.error_message, event.metadata, event.detail) == (
+        None,
+        None,
+        {},
+        {},
+    )
+    assert event.model_dump(mode="json")["at"] == "2026-01-01T00:00:00Z"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"sequence": 0}, {"channel": "fax"}, {"id": "has space"}, {"extra": 1}, {"at": "soon"}],
+)
+def test_a_malformed_delivery_event_is_refused(change: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        DeliveryEvent.model_validate({**EVENT, **change})
+
+
+def test_requests_are_frozen() -> None:
+    request = SmsRequest.model_validate(SMS)
+    with pytest.raises(ValidationError):
+        request.body = "changed"  # type: ignore[misc]
+
+
+def _nested(depth: int) -> object:
+    value: object = "leaf"
+    for _ in range(depth - 1):
+        value = [value]
+    return {"k": value}
+
+
+def test_nesting_up_to_the_limit_passes_and_one_more_level_is_refused_with_its_path() -> None:
+    check_nesting(_nested(REQUEST_MAX_NESTING))
+    check_nesting({"wide": [[1, 2], {"a": {"b": None}}], "text": "x" * 10_000})
+    with pytest.raises(ValueError, match="deeper than 32 levels") as caught:
+        check_nesting(_nested(REQUEST_MAX_NESTING + 1))
+    assert "(at request.k" + ".0" * (REQUEST_MAX_NESTING - 1) + ")" in str(caught.value)
+
+
+def test_input_far_too_deep_for_recursion_is_refused_like_any_other() -> None:
+    with pytest.raises(ValueError, match="deeper than 32 levels"):
+        check_nesting(_nested(50_000))
+
+
+def test_a_long_path_is_shortened_in_the_reason() -> None:
+    value: object = "leaf"
+    for _ in range(REQUEST_MAX_NESTING + 1):
+        value = {"key-" + "x" * 60: value}
+    with pytest.raises(ValueError, match="…") as caught:
+        check_nesting(value)
+    assert len(str(caught.value)) < 300
