@@ -188,3 +188,44 @@ def test_setting_names_are_exactly_what_load_settings_reads(storage: dict[str, s
     env = _RecordingEnv({**APP, **storage})
     load_settings(env)
     assert env.read == SETTING_NAMES
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [
+        ("abc", True),
+        ("a-b-c", True),
+        ("x" * 63, True),
+        ("ab", False),
+        ("x" * 64, False),
+        ("a--b", False),
+        ("-ab", False),
+        ("ab-", False),
+        ("Abc", False),
+    ],
+)
+def test_queue_names_follow_the_storage_rules(value: str, valid: bool) -> None:
+    env = {**VALID, "CALL_QUEUE_NAME": value}
+    if valid:
+        assert load_settings(env).call_queue_name == value
+    else:
+        with pytest.raises(SettingsError, match="CALL_QUEUE_NAME"):
+            load_settings(env)
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [("Deliveries2", True), ("abc", True), ("ab", False), ("2deliveries", False)],
+)
+def test_table_names_follow_the_storage_rules(value: str, valid: bool) -> None:
+    env = {**VALID, "DELIVERIES_TABLE_NAME": value}
+    if valid:
+        assert load_settings(env).deliveries_table_name == value
+    else:
+        with pytest.raises(SettingsError, match="DELIVERIES_TABLE_NAME"):
+            load_settings(env)
+
+
+def test_a_timespan_schedule_is_accepted_as_the_host_reads_it() -> None:
+    settings = load_settings({**VALID, "STATUS_SWEEP_SCHEDULE": "00:05:00"})
+    assert settings.status_sweep_schedule == "00:05:00"
