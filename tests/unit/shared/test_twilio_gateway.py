@@ -72,7 +72,7 @@ def _message(**fields: Any) -> dict[str, Any]:
     }
 
 
-def test_client_uses_auth_token_base_url_and_timeout(configure: Any) -> None:
+def test_client_uses_auth_token_base_url_and_timeout(configure: Configure) -> None:
     env = configure(TWILIO_API_BASE_URL="http://127.0.0.1:8701/")
     client = twilio_gateway.get_client()
     sid, token = env.values["TWILIO_ACCOUNT_SID"], env.values["TWILIO_AUTH_TOKEN"]
@@ -82,7 +82,7 @@ def test_client_uses_auth_token_base_url_and_timeout(configure: Any) -> None:
     assert twilio_gateway.get_client() is client
 
 
-def test_client_uses_an_api_key_when_configured(configure: Any) -> None:
+def test_client_uses_an_api_key_when_configured(configure: Configure) -> None:
     key_sid = "SK" + "2" * 32
     env = configure(TWILIO_API_KEY_SID=key_sid, TWILIO_API_KEY_SECRET="key-secret")
     client = twilio_gateway.get_client()
@@ -93,7 +93,7 @@ def test_client_uses_an_api_key_when_configured(configure: Any) -> None:
     )
 
 
-def test_refused_connection_is_transient(configure: Any) -> None:
+def test_refused_connection_is_transient(configure: Configure) -> None:
     # base_values points TWILIO_API_BASE_URL at port 9, where nothing listens.
     configure()
     with pytest.raises(twilio_gateway.TwilioRequestError) as caught:
