@@ -195,6 +195,9 @@ def rid() -> str:
 def functions_server() -> Iterator[str]:
     """The app's HTTP functions on a free loopback port; yields the base URL."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _FunctionsHandler)
+    # Closing waits for the requests still being handled: a callback the emulator sent late
+    # would otherwise be recorded after the next test's settings are in, on its events queue.
+    server.daemon_threads = False
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
