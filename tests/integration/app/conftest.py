@@ -3,7 +3,9 @@ HTTP, and the app's HTTP functions served on a loopback port so the emulator's s
 and TwiML fetches reach `main()` for real.
 
 Settings are environment variables set per test (monkeypatch); the per-process caches are cleared
-with `shared.process_state.reset_process_state()` before and after each test.
+with `shared.process_state.reset_process_state()` before and after each test. Tests that call a
+function's `main()` directly, without the emulator, use `app_env` (settings from `configure` in
+tests/conftest.py against the session's Azurite), `signed` requests and `read_events`.
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import azure.functions as func
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
 from azure.functions.queue import QueueMessage
-from azure.storage.queue import TextBase64DecodePolicy
+from azure.storage.queue import QueueClient, TextBase64DecodePolicy
+from twilio.request_validator import RequestValidator
 
 import send_call
 import send_sms
@@ -33,6 +36,7 @@ from shared.app_services import app_store
 from shared.delivery_store import DeliveryState
 from shared.process_state import reset_process_state
 from shared.storage_connection import load_storage_connection, queue_client
+from tests.conftest import AUTH_TOKEN, AppEnv, Configure
 
 HTTP_FUNCTIONS = {"status_callback": status_callback.main, "twiml_voice": twiml_voice.main}
 CLEARED = (
@@ -191,6 +195,9 @@ def rid() -> str:
 def functions_server() -> Iterator[str]:
     """The app's HTTP functions on a free loopback port; yields the base URL."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _FunctionsHandler)
+    # Closing waits for the requests still being handled: a callback the emulator sent late
+    # would otherwise be recorded after the next test's settings are in, on its events queue.
+    server.daemon_threads = False
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -234,3 +241,63 @@ def app(
     yield running
     running.emulator("/_emulator/faults", {})
     reset_process_state()
+
+
+@pytest.fixture
+def app_env(configure: Configure, storage_connection_string: str) -> AppEnv:
+    """Valid settings against the session's Azurite, with this test's own table and queue."""
+    return configure(storage_connection_string)
+
+
+Signer = Callable[..., func.HttpRequest]
+
+
+@pytest.fixture
+def signed() -> Signer:
+    """`signed(method, public_url, form, worker_url=, token=, signature=)`: see `signed_request`."""
+    return signed_request
+
+
+def signed_request(
+    method: str,
+    public_url: str,
+    form: dict[str, str] | None = None,
+    *,
+    worker_url: str | None = None,
+    token: str = AUTH_TOKEN,
+    signature: str | None = None,
+) -> func.HttpRequest:
+    """A request as the worker sees it at `worker_url` (default `public_url`), signed for
+    `public_url` the way Twilio signs (unless `signature` is given; "" sends none)."""
+    fields = form or {}
+    if signature is None:
+        signature = RequestValidator(token).compute_signature(public_url, fields)
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    if signature:
+        headers["X-Twilio-Signature"] = signature
+    seen = worker_url or public_url
+    return func.HttpRequest(
+        method=method,
+        url=seen,
+        headers=headers,
+        params=dict(parse_qsl(urlsplit(seen).query, keep_blank_values=True)),
+        body=urlencode(fields).encode() if method == "POST" else b"",
+    )
+
+
+@pytest.fixture
+def read_events(app_env: AppEnv) -> Callable[[], list[dict[str, Any]]]:
+    """Every event on this test's events queue so far (peeked, oldest first), as JSON."""
+
+    def read() -> list[dict[str, Any]]:
+        queue = QueueClient.from_connection_string(
+            app_env.values["AzureWebJobsStorage"],
+            app_env.events_queue,
+            message_decode_policy=TextBase64DecodePolicy(),
+        )
+        try:
+            return [json.loads(m.content) for m in queue.peek_messages(max_messages=32)]
+        except ResourceNotFoundError:
+            return []
+
+    return read

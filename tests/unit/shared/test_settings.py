@@ -1,8 +1,10 @@
-"""Settings: read once, defaults, and a failure that names the bad setting."""
+"""Settings: read once, defaults, a failure that names the bad setting, and SETTING_NAMES being
+exactly the set of settings `load_settings` reads."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from shared.process_state import reset_process_state
 from shared.settings import (
     MIN_STATUS_SWEEP_CLAIM_TIMEOUT_MINUTES,
+    SETTING_NAMES,
     SettingsError,
     get_settings,
     load_settings,
@@ -142,3 +145,87 @@ def test_the_claim_timeout_is_not_shorter_than_the_function_timeout() -> None:
     hours, minutes, seconds = (int(part) for part in host["functionTimeout"].split(":"))
     function_timeout = hours * 60 + minutes + seconds / 60
     assert function_timeout == MIN_STATUS_SWEEP_CLAIM_TIMEOUT_MINUTES
+
+
+class _RecordingEnv(Mapping[str, str]):
+    """An environment that remembers every name looked up in it."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self._values = values
+        self.read: set[str] = set()
+
+    def __getitem__(self, name: str) -> str:
+        self.read.add(name)
+        return self._values[name]
+
+    def get(self, name: str, default: object = None) -> object:  # type: ignore[override]
+        self.read.add(name)
+        return self._values.get(name, default)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+
+APP = {name: value for name, value in VALID.items() if name != "AzureWebJobsStorage"}
+
+
+@pytest.mark.parametrize(
+    "storage",
+    [
+        {"AzureWebJobsStorage": "UseDevelopmentStorage=true"},
+        {
+            "AzureWebJobsStorage__queueServiceUri": "https://a.queue.core.windows.net",
+            "AzureWebJobsStorage__tableServiceUri": "https://a.table.core.windows.net",
+            "AzureWebJobsStorage__credential": "managedidentity",
+        },
+    ],
+    ids=["connection-string", "identity"],
+)
+def test_setting_names_are_exactly_what_load_settings_reads(storage: dict[str, str]) -> None:
+    env = _RecordingEnv({**APP, **storage})
+    load_settings(env)
+    assert env.read == SETTING_NAMES
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [
+        ("abc", True),
+        ("a-b-c", True),
+        ("x" * 63, True),
+        ("ab", False),
+        ("x" * 64, False),
+        ("a--b", False),
+        ("-ab", False),
+        ("ab-", False),
+        ("Abc", False),
+    ],
+)
+def test_queue_names_follow_the_storage_rules(value: str, valid: bool) -> None:
+    env = {**VALID, "CALL_QUEUE_NAME": value}
+    if valid:
+        assert load_settings(env).call_queue_name == value
+    else:
+        with pytest.raises(SettingsError, match="CALL_QUEUE_NAME"):
+            load_settings(env)
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [("Deliveries2", True), ("abc", True), ("ab", False), ("2deliveries", False)],
+)
+def test_table_names_follow_the_storage_rules(value: str, valid: bool) -> None:
+    env = {**VALID, "DELIVERIES_TABLE_NAME": value}
+    if valid:
+        assert load_settings(env).deliveries_table_name == value
+    else:
+        with pytest.raises(SettingsError, match="DELIVERIES_TABLE_NAME"):
+            load_settings(env)
+
+
+def test_a_timespan_schedule_is_accepted_as_the_host_reads_it() -> None:
+    settings = load_settings({**VALID, "STATUS_SWEEP_SCHEDULE": "00:05:00"})
+    assert settings.status_sweep_schedule == "00:05:00"
