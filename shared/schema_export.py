@@ -1,6 +1,6 @@
 """Write the JSON Schemas of the queue contracts to `schemas/`: `python -m shared.schema_export`.
 
-`tests/unit/app/test_contracts.py` fails when the committed files drift from the models.
+`tests/unit/shared/test_schema_export.py` fails when the committed files drift from the models.
 """
 
 from __future__ import annotations

@@ -15,10 +15,6 @@ from shared.schema_export import DEFAULT_DIR, SCHEMA_FILES, export, render_schem
 
 REPO = Path(__file__).resolve().parents[3]
 THIS_TEST = Path(__file__).resolve().relative_to(REPO).as_posix()
-# shared/schema_export.py's docstring still names the drift test where it was before tests
-# mirrored modules; shared/ is being rewritten on another branch, so the docstring is corrected
-# at merge and this entry removed with it (the test below fails once the docstring is right).
-MOVED = {"tests/unit/app/test_contracts.py": THIS_TEST}
 
 
 @pytest.mark.parametrize("file_name", sorted(SCHEMA_FILES))
@@ -32,12 +28,8 @@ def test_committed_schema_matches_the_models(file_name: str) -> None:
 def test_the_exporter_names_the_test_that_guards_the_schemas() -> None:
     named = re.findall(r"`(tests/[^`]+\.py)`", schema_export.__doc__ or "")
     assert named, "shared/schema_export.py should name the drift test"
-    assert [old for old in MOVED if old not in named] == [], (
-        "shared/schema_export.py no longer names the old path: remove it from MOVED"
-    )
-    current = [MOVED.get(path, path) for path in named]
-    assert [path for path in current if not (REPO / path).is_file()] == []
-    assert THIS_TEST in current
+    assert [path for path in named if not (REPO / path).is_file()] == []
+    assert THIS_TEST in named
 
 
 def test_the_default_directory_is_the_repositorys_schemas_folder() -> None:
