@@ -12,6 +12,7 @@ from shared.host_config import max_dequeue_count
 from shared.settings import get_settings
 from shared.storage_connection import storage_session, token_credential
 from shared.twilio_gateway import get_client
+from shared.webhook_threads import forget_webhook_pool
 
 
 def reset_process_state() -> None:
@@ -25,3 +26,4 @@ def reset_process_state() -> None:
     ):
         cached.cache_clear()
     app_services.forget()
+    forget_webhook_pool()

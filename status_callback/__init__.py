@@ -7,10 +7,15 @@ import azure.functions as func
 from shared.app_services import app_recorder
 from shared.callback_recorder import record_status_callback
 from shared.twilio_webhook import refused, signed_webhook
+from shared.webhook_threads import run_in_webhook_pool
 
 
-def main(req: func.HttpRequest) -> func.HttpResponse:
+async def main(req: func.HttpRequest) -> func.HttpResponse:
     """403 unless Twilio signed it; otherwise record the status and answer 204."""
+    return await run_in_webhook_pool(_answer, req)
+
+
+def _answer(req: func.HttpRequest) -> func.HttpResponse:
     webhook = signed_webhook(req)
     if webhook is None:
         return refused()

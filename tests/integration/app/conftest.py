@@ -37,6 +37,7 @@ from shared.delivery_store import DeliveryState
 from shared.process_state import reset_process_state
 from shared.storage_connection import load_storage_connection, queue_client
 from tests.conftest import AUTH_TOKEN, AppEnv, Configure
+from tests.webhook_calls import call_webhook
 
 HTTP_FUNCTIONS = {"status_callback": status_callback.main, "twiml_voice": twiml_voice.main}
 CLEARED = (
@@ -71,7 +72,7 @@ class _FunctionsHandler(BaseHTTPRequestHandler):
             params=dict(parse_qsl(parts.query, keep_blank_values=True)),
             body=body,
         )
-        response = main(request)
+        response = call_webhook(main, request)
         payload = response.get_body() or b""
         self.send_response(response.status_code)
         if payload:

@@ -12,6 +12,7 @@ from twilio.request_validator import RequestValidator
 
 import status_callback
 from shared.app_services import app_store
+from tests.webhook_calls import call_webhook
 
 AUTH_TOKEN = "unit-test-auth-token"  # the conftest's TWILIO_AUTH_TOKEN
 BASE = "https://app.example.test/api/status_callback"
@@ -64,7 +65,11 @@ def _post(
     signature = RequestValidator(AUTH_TOKEN).compute_signature(url, captured or form)
     # The alteration is invisible to the signature check: that is the hole.
     assert RequestValidator(AUTH_TOKEN).validate(url, form, signature)
-    return int(status_callback.main(signed("POST", url, form, signature=signature)).status_code)
+    return int(
+        call_webhook(
+            status_callback.main, signed("POST", url, form, signature=signature)
+        ).status_code
+    )
 
 
 def _delivery(rid: str, channel: str, sid: str | None) -> None:
@@ -187,7 +192,7 @@ def test_a_first_callback_before_the_sid_is_stored_is_still_recorded(
     # The emulator (and Twilio) can call back before the send path stored the SID.
     _delivery("r-3", channel, None)
     url = _url("r-3", channel)
-    assert status_callback.main(signed("POST", url, form)).status_code == 204
+    assert call_webhook(status_callback.main, signed("POST", url, form)).status_code == 204
     state = app_store().get_state("r-3")
     assert state is not None
     expected = sid or form["MessageSid"]

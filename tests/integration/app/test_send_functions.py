@@ -17,6 +17,7 @@ from shared.app_services import app_store
 from shared.contracts import REQUEST_MAX_NESTING, SmsRequest
 from shared.failure_classes import ClassifiedError, FailureClass, classify
 from shared.twilio_gateway import TwilioRequestError
+from tests.webhook_calls import call_webhook
 
 LONG_BODY = json.dumps({"id": "r-1", "to": "+15005550006", "body": "x" * 1601}).encode()
 
@@ -100,7 +101,7 @@ def test_a_long_valid_script_is_stored_whole_and_served(app_env: Any, signed: An
     assert state.script == {"steps": script, "voice": "v" * 3000, "language": None}
     url = "https://app.example.test/api/twiml_voice?rid=long-1"
     twiml = "".join(
-        twiml_voice.main(signed("GET", f"{url}&step={start}")).get_body().decode()
+        call_webhook(twiml_voice.main, signed("GET", f"{url}&step={start}")).get_body().decode()
         for start in range(0, len(script), 2)
     )
     assert all(step["text"] in twiml for step in script if step["type"] == "say")

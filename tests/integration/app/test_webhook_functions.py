@@ -11,6 +11,7 @@ from twilio.request_validator import RequestValidator
 import status_callback
 import twiml_voice
 from shared.app_services import app_recorder, app_store
+from tests.webhook_calls import call_webhook
 
 AUTH_TOKEN = "unit-test-auth-token"  # the conftest's TWILIO_AUTH_TOKEN
 CALLBACK = "https://app.example.test/api/status_callback?rid=r-1&channel=sms"
@@ -27,7 +28,7 @@ def _claim(rid: str, channel: str = "sms") -> None:
 
 def test_signed_callback_is_recorded_and_answered_204(app_env: Any, signed: Any) -> None:
     _claim("r-1")
-    response = status_callback.main(signed("POST", CALLBACK, SENT))
+    response = call_webhook(status_callback.main, signed("POST", CALLBACK, SENT))
     assert response.status_code == 204
     state = app_store().get_state("r-1")
     assert state is not None
@@ -46,7 +47,7 @@ def test_forged_missing_and_altered_signatures_get_403_and_nothing_recorded(
     altered_url = signed("POST", other_url, SENT, signature=good)
     altered_signature = signed("POST", CALLBACK, SENT, signature=good.swapcase())
     for request in (forged, missing, altered_body, altered_url, altered_signature):
-        assert status_callback.main(request).status_code == 403
+        assert call_webhook(status_callback.main, request).status_code == 403
     state = app_store().get_state("r-1")
     assert state is not None
     assert state.status == "sending"
@@ -63,14 +64,19 @@ def test_public_url_decides_not_the_worker_url(app_env: Any, configure: Any, sig
     _claim("r-2")
     public = "https://app.example.test:8443/api/status_callback?rid=r-2&channel=sms"
     worker = "http://localhost:7071/api/status_callback?rid=r-2&channel=sms"
-    assert status_callback.main(signed("POST", public, SENT, worker_url=worker)).status_code == 204
+    assert (
+        call_webhook(
+            status_callback.main, signed("POST", public, SENT, worker_url=worker)
+        ).status_code
+        == 204
+    )
     # The same request signed for the URL the worker saw is refused.
-    assert status_callback.main(signed("POST", worker, SENT)).status_code == 403
+    assert call_webhook(status_callback.main, signed("POST", worker, SENT)).status_code == 403
 
 
 def test_callback_for_unknown_rid_is_204(app_env: Any, signed: Any, read_events: Any) -> None:
     url = "https://app.example.test/api/status_callback?rid=nobody&channel=sms"
-    assert status_callback.main(signed("POST", url, SENT)).status_code == 204
+    assert call_webhook(status_callback.main, signed("POST", url, SENT)).status_code == 204
     assert app_store().get_state("nobody") is None
     assert read_events() == []
 
@@ -86,7 +92,7 @@ def test_twimlet_form_without_rid_is_valid_twiml(app_env: Any, signed: Any) -> N
         "https://app.example.test/api/twiml_voice?Message=Hello%20%3C%26%3E%01there"
         "&Message%5B1%5D=https%3A%2F%2Fx.test%2Fa.mp3"
     )
-    root = _xml(twiml_voice.main(signed("GET", url)))
+    root = _xml(call_webhook(twiml_voice.main, signed("GET", url)))
     assert [(child.tag, child.text) for child in root] == [
         ("Say", "Hello <&>there"),
         ("Play", "https://x.test/a.mp3"),
@@ -95,13 +101,13 @@ def test_twimlet_form_without_rid_is_valid_twiml(app_env: Any, signed: Any) -> N
 
 def test_unknown_rid_gets_an_apology_not_a_500(app_env: Any, signed: Any) -> None:
     url = "https://app.example.test/api/twiml_voice?rid=nobody"
-    root = _xml(twiml_voice.main(signed("POST", url, {"CallSid": "CA" + "0" * 32})))
+    root = _xml(call_webhook(twiml_voice.main, signed("POST", url, {"CallSid": "CA" + "0" * 32})))
     assert [child.tag for child in root] == ["Say", "Hangup"]
 
 
 def test_unsigned_twiml_request_gets_403(app_env: Any, signed: Any) -> None:
     url = "https://app.example.test/api/twiml_voice?Message=hi"
-    assert twiml_voice.main(signed("GET", url, signature="")).status_code == 403
+    assert call_webhook(twiml_voice.main, signed("GET", url, signature="")).status_code == 403
 
 
 def test_explicit_default_port_in_the_signed_url_is_accepted(app_env: Any, signed: Any) -> None:
@@ -110,16 +116,21 @@ def test_explicit_default_port_in_the_signed_url_is_accepted(app_env: Any, signe
     signed_for = "https://app.example.test:443/api/status_callback?rid=r-3&channel=sms"
     signature = RequestValidator(AUTH_TOKEN).compute_signature(signed_for, SENT)
     request = signed("POST", CALLBACK.replace("r-1", "r-3"), SENT, signature=signature)
-    assert status_callback.main(request).status_code == 204
+    assert call_webhook(status_callback.main, request).status_code == 204
 
 
 def test_http_public_base_url_with_a_port(app_env: Any, configure: Any, signed: Any) -> None:
     configure(app_env.values["AzureWebJobsStorage"], PUBLIC_BASE_URL="http://10.0.0.5:7071")
     _claim("r-4")
     public = "http://10.0.0.5:7071/api/status_callback?rid=r-4&channel=sms"
-    assert status_callback.main(signed("POST", public, SENT)).status_code == 204
+    assert call_webhook(status_callback.main, signed("POST", public, SENT)).status_code == 204
     https = public.replace("http://", "https://")
-    assert status_callback.main(signed("POST", https, SENT, worker_url=public)).status_code == 403
+    assert (
+        call_webhook(
+            status_callback.main, signed("POST", https, SENT, worker_url=public)
+        ).status_code
+        == 403
+    )
 
 
 SCRIPT = [
@@ -155,7 +166,7 @@ def test_a_failure_to_record_digits_still_serves_the_script(
         raise ConnectionError("table unreachable for +15551234567")
 
     monkeypatch.setattr(app_recorder(), "record", table_down)
-    root = _xml(twiml_voice.main(signed("POST", f"{TWIML_URL}&step=2", ANSWER)))
+    root = _xml(call_webhook(twiml_voice.main, signed("POST", f"{TWIML_URL}&step=2", ANSWER)))
     assert [(child.tag, child.text) for child in root] == [("Say", "Thank you.")]
     assert any("could not record the answer" in r.getMessage() for r in caplog.records)
     assert not any("5551234567" in r.getMessage() for r in caplog.records)
@@ -165,7 +176,7 @@ def test_a_script_that_cannot_be_served_is_recorded_with_the_apology(
     app_env: Any, signed: Any, read_events: Any
 ) -> None:
     _claim_call("c-1", None)  # a call without a stored script
-    root = _xml(twiml_voice.main(signed("POST", TWIML_URL, ANSWER)))
+    root = _xml(call_webhook(twiml_voice.main, signed("POST", TWIML_URL, ANSWER)))
     assert [child.tag for child in root] == ["Say", "Hangup"]
     (event,) = read_events()
     assert (event["id"], event["status"]) == ("c-1", "in-progress")
@@ -179,10 +190,10 @@ def test_the_callback_url_channel_decides_which_fields_are_read(app_env: Any, si
     # A message callback that also carries a stray CallStatus: channel=sms reads MessageStatus.
     form = {**SENT, "CallStatus": "completed", "CallSid": "CA" + "9" * 32}
     url = CALLBACK.replace("r-1", "r-9")
-    assert status_callback.main(signed("POST", url, form)).status_code == 204
+    assert call_webhook(status_callback.main, signed("POST", url, form)).status_code == 204
     state = app_store().get_state("r-9")
     assert (state.status, state.twilio_sid) == ("sent", SENT["MessageSid"])
     # channel=call reads the call fields only: a message status alone is not a report.
     call_url = url.replace("channel=sms", "channel=call")
-    assert status_callback.main(signed("POST", call_url, SENT)).status_code == 204
+    assert call_webhook(status_callback.main, signed("POST", call_url, SENT)).status_code == 204
     assert len(app_store().list_history("r-9")) == 1
