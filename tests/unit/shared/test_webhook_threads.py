@@ -37,7 +37,7 @@ def test_an_unset_or_invalid_setting_gives_the_default(
     monkeypatch: pytest.MonkeyPatch, value: str
 ) -> None:
     monkeypatch.setenv(THREAD_COUNT_SETTING, value)
-    default = ThreadPoolExecutor()._max_workers  # noqa: SLF001
+    default = ThreadPoolExecutor()._max_workers
     assert webhook_pool()._max_workers == default
 
 
