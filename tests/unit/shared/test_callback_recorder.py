@@ -161,3 +161,11 @@ def test_an_opt_out_flags_the_recipient(recorder: DeliveryRecorder, table: FakeT
     table.rows.pop((OPT_OUT_PARTITION, "+15551230001"))
     assert record_status_callback(recorder, "nobody", "sms", form) == RecordOutcome.NOT_FOUND
     assert (OPT_OUT_PARTITION, "+15551230001") not in table.rows
+
+
+def test_an_opt_out_without_a_recipient_flags_nobody(
+    recorder: DeliveryRecorder, table: FakeTable
+) -> None:
+    form = {"MessageSid": SMS_SID, "MessageStatus": "failed", "ErrorCode": "21610"}
+    assert record_status_callback(recorder, "r-sms", "sms", form) == RecordOutcome.APPLIED
+    assert [key for key in table.rows if key[0] == OPT_OUT_PARTITION] == []

@@ -359,6 +359,21 @@ def test_finished_and_stale_index_rows_are_dropped_without_asking_twilio(
     assert recorder.store.due_deliveries(start + 2 * MINUTE, 10) == []
 
 
+def test_the_row_of_a_copy_claimed_in_another_hour_is_dropped_the_real_one_polled(
+    recorder: DeliveryRecorder, table: FakeTable
+) -> None:
+    start = now()
+    _open(recorder, "open", start - 3 * MINUTE, sid=message_sid(51), status="sent")
+    copy_hour = start - timedelta(hours=3)
+    recorder.store.open_delivery("open", "sms", copy_hour, copy_hour, _request("open"))
+    twilio = FakeStatusReader(statuses={message_sid(51): "sent"})
+    summary = sweep(recorder, twilio, now=start + 2 * MINUTE)
+    assert summary.request_ids == ["open", "open"]  # the copy's row first: older hour
+    assert twilio.asked == [message_sid(51)]  # asked once, for the real row
+    assert _index_row(table, "open", copy_hour) is None
+    assert _index_row(table, "open", start - 3 * MINUTE) is not None
+
+
 def test_a_young_index_row_without_a_claim_waits_for_the_claim_timeout(
     recorder: DeliveryRecorder, table: FakeTable
 ) -> None:
