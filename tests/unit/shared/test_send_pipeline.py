@@ -5,6 +5,7 @@ failures after the transaction, bad input, and the first send's storage requests
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,11 +13,12 @@ from azure.core.exceptions import ServiceRequestError
 
 from shared.contracts import SmsRequest
 from shared.delivery_recorder import DeliveryRecorder
+from shared.delivery_report import RecordOutcome, Report
 from shared.delivery_store import OPT_OUT_PARTITION, DeliveryState, DeliveryStore, open_partition
 from shared.failure_classes import ClassifiedError, FailureClass
 from shared.send_channel import SendOutcome
 from shared.send_claims import ClaimInProgressError, claim, request_fingerprint
-from shared.send_pipeline import RECONCILE_SKEW, process
+from shared.send_pipeline import process
 from shared.twilio_gateway import TwilioResource
 from tests.fakes.app_settings import settings_for_test
 from tests.fakes.senders import (
@@ -130,6 +132,8 @@ def test_a_copy_with_other_content_is_a_conflict_and_leaves_the_delivery_alone(
 ) -> None:
     sender = sms_sender()
     _sent(recorder, sender)
+    sent = Report(key="cb-sent", status="sent", source="twilio", twilio_sid=SID)
+    assert recorder.record("r-1", sent) == RecordOutcome.APPLIED  # the delivery's 2nd event
     before = _state(recorder)
     other = queued(sms_request(body="something else", metadata={"m": 2}), message_id="msg-2")
     assert process(sender, other, recorder) == SendOutcome.CONFLICT
@@ -140,10 +144,11 @@ def test_a_copy_with_other_content_is_a_conflict_and_leaves_the_delivery_alone(
     conflict = published.events[-1]
     assert (conflict.status, conflict.twilio_sid, conflict.metadata) == ("rejected", None, {"m": 2})
     assert conflict.detail["conflict"] is True
+    assert conflict.sequence == 2  # the delivery's latest event
     assert "different content" in str(conflict.detail["reason"])
     # The same conflicting message again (a redelivery): refused without a second event.
     assert process(sender, other, recorder) == SendOutcome.CONFLICT
-    assert len(published.events) == 2
+    assert len(published.events) == 3
 
 
 def test_a_copy_on_the_other_channel_is_a_conflict(
@@ -195,7 +200,7 @@ def test_after_an_ambiguous_failure_the_retry_reconciles_what_twilio_has(
     first_claim = _state(recorder).created_at
     assert first_claim is not None
     assert looked_for.id == "r-1"
-    assert first_claim - since == RECONCILE_SKEW  # since the first claim, less the skew
+    assert first_claim - since == timedelta(seconds=5)  # since the first claim, less the skew
     state = _state(recorder)
     assert (state.status, state.twilio_sid, state.attempts) == ("sent", SID, 2)
     assert _history_keys(recorder) == ["h-local-2-reconciled"]
