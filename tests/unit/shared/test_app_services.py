@@ -160,13 +160,14 @@ def test_the_recorder_builds_its_publisher_with_the_first_event(factories: Facto
 def test_forget_and_a_process_reset_build_everything_again(factories: Factories) -> None:
     store, publisher, recorder = app_store(), app_publisher(), app_recorder()
     forget()
-    assert (app_store(), app_publisher(), app_recorder()) != (store, publisher, recorder)
     assert app_store() is not store
+    assert app_publisher() is not publisher
     assert app_recorder() is not recorder
+    assert app_recorder().store is app_store()
     again = app_store()
     reset_process_state()
     assert app_store() is not again
-    assert len(factories.tables) == 3
+    assert (len(factories.tables), len(factories.queues)) == (3, 2)
 
 
 def test_building_quiets_the_sdks_request_logs(factories: Factories) -> None:
