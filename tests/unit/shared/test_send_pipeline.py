@@ -14,11 +14,18 @@ from azure.core.exceptions import ServiceRequestError
 from shared.contracts import SmsRequest
 from shared.delivery_recorder import DeliveryRecorder
 from shared.delivery_report import RecordOutcome, Report
-from shared.delivery_store import OPT_OUT_PARTITION, DeliveryState, DeliveryStore, open_partition
+from shared.delivery_store import (
+    OPT_OUT_PARTITION,
+    DeliveryState,
+    DeliveryStore,
+    now,
+    open_partition,
+)
 from shared.failure_classes import ClassifiedError, FailureClass
 from shared.send_channel import SendOutcome
 from shared.send_claims import ClaimInProgressError, claim, request_fingerprint
 from shared.send_pipeline import process
+from shared.status_sweeper import sweep
 from shared.twilio_gateway import TwilioResource
 from tests.fakes.app_settings import settings_for_test
 from tests.fakes.senders import (
@@ -31,6 +38,7 @@ from tests.fakes.senders import (
     sms_sender,
 )
 from tests.fakes.table_storage import FakeTable, ListPublisher
+from tests.fakes.twilio_status import FakeStatusReader
 
 SID = message_sid(1)
 LAST = 5  # host.json's maxDequeueCount
@@ -464,3 +472,26 @@ def test_a_bad_copy_of_a_sent_request_is_only_noted(
     assert (state.status, state.twilio_sid) == ("queued", SID)
     assert _history_keys(recorder)[-1] == "h-local-rejected-msg-2"
     assert len(published.events) == 1
+
+
+def test_a_refusal_whose_event_did_not_go_out_is_published_once_in_the_end(
+    recorder: DeliveryRecorder, published: ListPublisher
+) -> None:
+    # The `failed` state was written, then the event put failed. The retry of the message ends
+    # as a duplicate (the delivery is settled); the sweeper finishes the report (its history
+    # row is missing): the event goes out once, nothing is lost, Twilio is not asked again.
+    published.failures.append(ConnectionResetError(104, "reset"))
+    refused = ClassifiedError(FailureClass.PERMANENT, "invalid To", 21211, 400)
+    sender = sms_sender(sends=[refused])
+    with pytest.raises(ConnectionResetError):
+        process(sender, queued(sms_request()), recorder)
+    assert process(sender, queued(sms_request(), dequeue_count=2), recorder) == (
+        SendOutcome.DUPLICATE
+    )
+    summary = sweep(recorder, FakeStatusReader(), now=now() + timedelta(minutes=2))
+    assert summary.finished == 1
+    assert [(e.status, e.error_code, e.sequence) for e in published.events] == [
+        ("failed", 21211, 1)
+    ]
+    assert _history_keys(recorder) == ["h-local-1-failed"]
+    assert len(sender.sent) == 1
