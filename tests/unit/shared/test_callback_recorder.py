@@ -143,7 +143,7 @@ def test_an_unknown_request_is_not_found(
 ) -> None:
     form = {"MessageSid": SMS_SID, "MessageStatus": "sent"}
     assert record_status_callback(recorder, "nobody", "sms", form) == RecordOutcome.NOT_FOUND
-    assert table.requests == {"get": 1}
+    assert sum(table.requests.values()) == 1  # the state read, nothing written
     assert published.events == []
 
 
