@@ -107,9 +107,9 @@ def _reject[R: Request](
         rid,
         sender.channel,
         report,
-        {"reason": reason, "raw_payload": raw_payload},
+        {"reason": reason, "raw_payload": raw_payload, "claimed_by": delivery.message_id},
     )
-    if outcome == RecordOutcome.DUPLICATE:
+    if outcome == RecordOutcome.DUPLICATE and not _rejected_by(recorder, rid, delivery):
         # The id belongs to a delivery that exists already: keep it, note the bad copy.
         recorder.note(
             rid,
@@ -122,3 +122,10 @@ def _reject[R: Request](
         )
     logger.warning("request rejected (bad input) rid=%s: %s", rid, mask_numbers_in(reason))
     raise DeliveryEnded(SendOutcome.REJECTED)
+
+
+def _rejected_by(recorder: DeliveryRecorder, rid: str, delivery: QueueDelivery) -> bool:
+    """Whether this same queue message rejected `rid` before (a redelivery of it, e.g. when its
+    delete was lost): not another bad copy of a known id."""
+    existing = recorder.store.get_state(rid)
+    return existing is not None and existing.claimed_by == delivery.message_id

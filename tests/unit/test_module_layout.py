@@ -10,22 +10,6 @@ REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO / "shared"
 UNIT_TESTS = REPO / "tests" / "unit" / "shared"
 
-# Core modules whose pure test modules are being written on branch coretests; removed at merge.
-PENDING_CORE = {
-    "app_services",
-    "call_sender",
-    "callback_recorder",
-    "delivery_report",
-    "events_publisher",
-    "send_channel",
-    "send_claims",
-    "send_intake",
-    "send_pipeline",
-    "sms_sender",
-    "status_sweeper",
-    "voice_flow",
-}
-
 
 def shared_modules() -> set[str]:
     """The modules of `shared/`, by name (its `__init__` is not one)."""
@@ -43,17 +27,9 @@ def test_the_layout_sees_the_shared_package() -> None:
 
 
 def test_every_shared_module_has_its_unit_test_module() -> None:
-    missing = sorted(m for m in shared_modules() - PENDING_CORE if not has_unit_tests(m))
+    missing = sorted(m for m in shared_modules() if not has_unit_tests(m))
     assert missing == [], (
         f"shared modules without tests/unit/shared/test_<module>.py: {', '.join(missing)}"
-    )
-
-
-def test_pending_core_names_only_modules_still_without_tests() -> None:
-    tested = sorted(name for name in PENDING_CORE if has_unit_tests(name))
-    assert tested == [], (
-        f"these now have tests/unit/shared/test_<module>.py: remove them from PENDING_CORE: "
-        f"{', '.join(tested)}"
     )
 
 

@@ -130,14 +130,7 @@ def test_a_bad_copy_of_a_known_id_is_noted_in_its_history_only(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG in send_intake._reject: a redelivery of the same rejected message (the host "
-    "died before deleting it) finds the delivery it created and notes itself as a bad copy "
-    "of a known id (h-local-rejected-<its own message id>); docs/architecture.md keeps that "
-    "row for another queue message",
-)
-def test_BUG_a_redelivered_bad_message_is_not_noted_as_a_copy_of_itself(
+def test_a_redelivered_bad_message_is_not_noted_as_a_copy_of_itself(
     recorder: DeliveryRecorder, published: ListPublisher
 ) -> None:
     for dequeue_count in (1, 2):

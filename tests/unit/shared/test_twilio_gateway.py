@@ -5,13 +5,12 @@ real client's session, so twilio's own client parses them as it would parse Twil
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import requests
-from requests.adapters import DEFAULT_POOLSIZE, HTTPAdapter
+from requests.adapters import DEFAULT_POOLSIZE
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from shared import twilio_gateway
@@ -20,33 +19,11 @@ from shared.http_adapter import TWILIO_POOL_SIZE
 from shared.process_state import reset_process_state
 from shared.twilio_gateway import PolledStatus, TwilioRequestError
 from tests.conftest import Configure
+from tests.fakes.twilio_http import CannedTwilio
 
 PROXY = "http://proxy.example.test:3128"
 MESSAGE_SID = "SM" + "a" * 32
 CALL_SID = "CA" + "b" * 32
-
-
-class CannedTwilio(HTTPAdapter):
-    """Answers every request with one canned response, or fails it with one exception."""
-
-    def __init__(self, status: int = 200, body: Any = None, error: Exception | None = None):
-        super().__init__()
-        self.status, self.body, self.error = status, body, error
-        self.seen: list[requests.PreparedRequest] = []
-
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        self.seen.append(request)
-        if self.error is not None:
-            raise self.error
-        response = requests.Response()
-        response.status_code = self.status
-        text = self.body if isinstance(self.body, str) else json.dumps(self.body)
-        response._content = text.encode()
-        response.headers["Content-Type"] = "application/json"
-        response.encoding = "utf-8"
-        response.url = str(request.url)
-        response.request = request
-        return response
 
 
 @pytest.fixture
