@@ -77,6 +77,10 @@ class DeliveryRecorder:
                 state, recorded = self.store.get_state_and_history(request_id, report.key)
                 if state is None:
                     return RecordOutcome.NOT_FOUND
+                if known is not None and recorded:
+                    # The key is this claim's own: the transaction did go through, its answer
+                    # was lost (the SDK's retry of it met its own write), so publish its event.
+                    return self._publish_own(state, report)
                 if recorded:
                     return RecordOutcome.DUPLICATE
                 if state.last_report_key == report.key:
@@ -101,17 +105,22 @@ class DeliveryRecorder:
                     )
                 else:
                     written = self.store.change_state(state, change)
-            except StaleStateError:
-                state = None
+            except (StaleStateError, ReportExistsError):
+                state = None  # read again: changed meanwhile, or (known) our own write landed
                 continue
-            except ReportExistsError:
-                return RecordOutcome.DUPLICATE
             self._publish(request_id, written, report)
             if known is None:
                 self.store.add_history(request_id, report.key, history_row(report, applied=True))
             self._close_if_final(written)
             return RecordOutcome.APPLIED
         raise RuntimeError(f"state of request {request_id} kept changing; gave up after retries")
+
+    def _publish_own(self, state: DeliveryState, report: Report) -> RecordOutcome:
+        """The event of the send path's report that this invocation wrote, with the status and
+        sequence it had (`remembered_report`: callbacks may have moved the delivery on)."""
+        if self.finish_report(state) == RecordOutcome.IGNORED:
+            self._publish(state.request_id, state, report)
+        return RecordOutcome.APPLIED
 
     def _finish_latest(self, state: DeliveryState, report: Report) -> RecordOutcome:
         """The delivery's latest applied report, again, without its history row: the run that

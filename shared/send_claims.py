@@ -63,13 +63,7 @@ def claim[R: Request](
     """Index the delivery as unfinished, then insert its state row `sending`. None when the
     row exists already (another queue message claimed the id first)."""
     opened = now()
-    store.open_delivery(
-        request.id,
-        sender.channel,
-        opened,
-        first_due(opened, get_settings().status_sweep_backoff_seconds),
-        request_json(request),
-    )
+    _index(store, sender, request, opened, created_at=opened)
     return store.create_state(
         request.id,
         {
@@ -96,13 +90,20 @@ def keep_indexed[R: Request](
     and one about to be sent must be polled if its callbacks are lost. In the hour of the first
     claim, where the recorder closes it; its age starts now."""
     reopened = now()
+    _index(store, sender, request, reopened, created_at=state.created_at or reopened)
+
+
+def _index[R: Request](
+    store: DeliveryStore, sender: Sender[R], request: R, at: datetime, *, created_at: datetime
+) -> None:
+    """The delivery's row in the index of unfinished deliveries, due after the first back-off."""
     store.open_delivery(
         request.id,
         sender.channel,
-        reopened,
-        first_due(reopened, get_settings().status_sweep_backoff_seconds),
+        at,
+        first_due(at, get_settings().status_sweep_backoff_seconds),
         request_json(request),
-        created_at=state.created_at or reopened,
+        created_at=created_at,
     )
 
 

@@ -9,7 +9,9 @@ timer and reads only the index of unfinished deliveries (`DeliveryStore.due_deli
 - its status moved recently → looked at again later, Twilio is not asked;
 - its last report was applied to the state but has no history row (the process died before it,
   and Twilio gave up retrying the callback) → recorded again under its key, so the recorder
-  publishes the event and writes the history row (`detail.recovered`);
+  publishes the event and writes the history row (`detail.recovered`); when that last report is
+  the send path's own (state and history row in one transaction, so the row proves nothing
+  about the event), its event is published again on the sweeper's first look;
 - final (the process died before closing the row), rejected, or failed before reaching Twilio
   → the index row is dropped;
 - it has a SID → the Message/Call is fetched by SID and a different status is recorded through the
@@ -237,6 +239,21 @@ def _finish_last_report(
     key = state.last_report_key
     if not key:
         return False
+    remembered = state.remembered_report or {}
+    if remembered.get("key") == key:
+        # The send path's report, written with its history row in one transaction: the row
+        # cannot tell whether its event went out (a crash after it on the last attempt leaves
+        # no retry). Still the latest report, so no callback came: published again once, on
+        # the first look (at least once).
+        if entry.polls > 0:
+            return False
+        recorder.finish_report(state)
+        logger.info(
+            "status sweep: rid=%s event of the send report %s published again",
+            entry.request_id,
+            key,
+        )
+        return True
     outcome = recorder.record(
         entry.request_id,
         Report(

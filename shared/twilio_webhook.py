@@ -3,6 +3,7 @@ TwiML. Both HTTP functions start with `signed_webhook`."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from shared.webhook_auth import (
     parse_form_body,
     path_and_raw_query,
 )
+from shared.webhook_threads import run_in_webhook_pool
 
 logger = logging.getLogger(__name__)
 
@@ -88,3 +90,18 @@ def twiml_response(
         logger.exception("%s failed for rid=%s: apology", webhook.path, webhook.param("rid"))
         twiml = render_unknown_request()
     return func.HttpResponse(twiml, status_code=200, mimetype="application/xml", charset="utf-8")
+
+
+async def answer_webhook(
+    req: func.HttpRequest, respond: Callable[[TwilioWebhook], func.HttpResponse]
+) -> func.HttpResponse:
+    """The answer of an HTTP function to Twilio: 403 unless `req` is signed, else
+    `respond(webhook)`, run on the webhook pool (`webhook_threads`) because it blocks."""
+    return await run_in_webhook_pool(functools.partial(_signed_or_refused, respond), req)
+
+
+def _signed_or_refused(
+    respond: Callable[[TwilioWebhook], func.HttpResponse], req: func.HttpRequest
+) -> func.HttpResponse:
+    webhook = signed_webhook(req)
+    return refused() if webhook is None else respond(webhook)

@@ -13,6 +13,7 @@ On Flex Consumption HTTP functions run on instances of their own; on one shared 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import os
 from collections.abc import Callable
@@ -32,8 +33,13 @@ def webhook_pool() -> ThreadPoolExecutor:
 
 
 async def run_in_webhook_pool[T, A](work: Callable[[A], T], argument: A) -> T:
-    """`work(argument)` on the webhook pool, awaited."""
-    return await asyncio.get_running_loop().run_in_executor(webhook_pool(), work, argument)
+    """`work(argument)` on the webhook pool, awaited, in a copy of the caller's context: the
+    worker keeps the invocation id in a context variable, and a log record without it is not
+    tied to the invocation (the host drops it)."""
+    context = contextvars.copy_context()
+    return await asyncio.get_running_loop().run_in_executor(
+        webhook_pool(), context.run, work, argument
+    )
 
 
 def forget_webhook_pool() -> None:

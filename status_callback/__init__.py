@@ -6,19 +6,15 @@ import azure.functions as func
 
 from shared.app_services import app_recorder
 from shared.callback_recorder import record_status_callback
-from shared.twilio_webhook import refused, signed_webhook
-from shared.webhook_threads import run_in_webhook_pool
+from shared.twilio_webhook import TwilioWebhook, answer_webhook
 
 
 async def main(req: func.HttpRequest) -> func.HttpResponse:
     """403 unless Twilio signed it; otherwise record the status and answer 204."""
-    return await run_in_webhook_pool(_answer, req)
+    return await answer_webhook(req, _record)
 
 
-def _answer(req: func.HttpRequest) -> func.HttpResponse:
-    webhook = signed_webhook(req)
-    if webhook is None:
-        return refused()
+def _record(webhook: TwilioWebhook) -> func.HttpResponse:
     record_status_callback(
         app_recorder(), webhook.param("rid"), webhook.param("channel"), webhook.form
     )

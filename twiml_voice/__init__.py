@@ -5,21 +5,13 @@ from __future__ import annotations
 import azure.functions as func
 
 from shared.app_services import app_recorder
-from shared.twilio_webhook import TwilioWebhook, refused, signed_webhook, twiml_response
+from shared.twilio_webhook import TwilioWebhook, answer_webhook, twiml_response
 from shared.voice_flow import voice_twiml
-from shared.webhook_threads import run_in_webhook_pool
 
 
 async def main(req: func.HttpRequest) -> func.HttpResponse:
     """403 unless Twilio signed it; otherwise TwiML (an apology rather than a 500 on errors)."""
-    return await run_in_webhook_pool(_answer, req)
-
-
-def _answer(req: func.HttpRequest) -> func.HttpResponse:
-    webhook = signed_webhook(req)
-    if webhook is None:
-        return refused()
-    return twiml_response(webhook, _voice_twiml)
+    return await answer_webhook(req, lambda webhook: twiml_response(webhook, _voice_twiml))
 
 
 def _voice_twiml(webhook: TwilioWebhook) -> str:

@@ -17,16 +17,6 @@ CALL_SID = call_sid(1)
 
 
 @pytest.fixture
-def table() -> FakeTable:
-    return FakeTable()
-
-
-@pytest.fixture
-def published() -> ListPublisher:
-    return ListPublisher()
-
-
-@pytest.fixture
 def recorder(table: FakeTable, published: ListPublisher) -> DeliveryRecorder:
     recorder = DeliveryRecorder(DeliveryStore(table), published)
     for rid, channel in (("r-sms", "sms"), ("r-call", "call")):

@@ -9,25 +9,10 @@ import pytest
 
 from shared.delivery_recorder import DeliveryRecorder
 from shared.delivery_report import RecordOutcome, Report
-from shared.delivery_store import DeliveryStore, now, open_partition
+from shared.delivery_store import StaleStateError, now, open_partition
 from tests.fakes.table_storage import FakeTable, ListPublisher
 
 SID = "SM" + "e" * 32
-
-
-@pytest.fixture
-def table() -> FakeTable:
-    return FakeTable()
-
-
-@pytest.fixture
-def published() -> ListPublisher:
-    return ListPublisher()
-
-
-@pytest.fixture
-def recorder(table: FakeTable, published: ListPublisher) -> DeliveryRecorder:
-    return DeliveryRecorder(DeliveryStore(table), published)
 
 
 def _claim(recorder: DeliveryRecorder, rid: str = "r-1", sid: str | None = None) -> None:
@@ -284,3 +269,26 @@ def test_a_twilio_failure_correcting_a_local_give_up_keeps_its_own_error(
         30003,
         "Unreachable destination handset",
     )
+
+
+def test_a_send_report_whose_answer_was_lost_still_publishes_its_event(
+    recorder: DeliveryRecorder, published: ListPublisher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The transaction commits, its answer is lost, and the SDK's retry meets its own write:
+    # 412. The key is this claim's own, so the re-read tells the write went through.
+    claimed = recorder.store.create_state(
+        "r-1", {"channel": "sms", "status": "sending", "status_source": "local"}
+    )
+    assert claimed is not None
+    real_write = recorder.store.write_report
+
+    def lost_answer(*args):  # type: ignore[no-untyped-def]
+        real_write(*args)
+        raise StaleStateError("r-1")
+
+    monkeypatch.setattr(recorder.store, "write_report", lost_answer)
+    created = Report(
+        key="local-1-created", status="queued", source="twilio", twilio_sid=SID, remember=True
+    )
+    assert recorder.record("r-1", created, known=claimed) == RecordOutcome.APPLIED
+    assert [(e.status, e.sequence, e.twilio_sid) for e in published.events] == [("queued", 1, SID)]

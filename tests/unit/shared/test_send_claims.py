@@ -39,11 +39,6 @@ def _settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture
-def table() -> FakeTable:
-    return FakeTable()
-
-
-@pytest.fixture
 def store(table: FakeTable) -> DeliveryStore:
     return DeliveryStore(table)
 

@@ -22,11 +22,6 @@ def _settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture
-def published() -> ListPublisher:
-    return ListPublisher()
-
-
-@pytest.fixture
 def recorder(published: ListPublisher) -> DeliveryRecorder:
     return DeliveryRecorder(DeliveryStore(FakeTable()), published)
 

@@ -17,7 +17,6 @@ from shared.delivery_report import RecordOutcome, Report
 from shared.delivery_store import (
     OPT_OUT_PARTITION,
     DeliveryState,
-    DeliveryStore,
     now,
     open_partition,
 )
@@ -47,21 +46,6 @@ LAST = 5  # host.json's maxDequeueCount
 @pytest.fixture(autouse=True)
 def _settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield from settings_for_test(monkeypatch)
-
-
-@pytest.fixture
-def table() -> FakeTable:
-    return FakeTable()
-
-
-@pytest.fixture
-def published() -> ListPublisher:
-    return ListPublisher()
-
-
-@pytest.fixture
-def recorder(table: FakeTable, published: ListPublisher) -> DeliveryRecorder:
-    return DeliveryRecorder(DeliveryStore(table), published)
 
 
 def _state(recorder: DeliveryRecorder, rid: str = "r-1") -> DeliveryState:

@@ -15,7 +15,7 @@ from azure.core.exceptions import ServiceRequestError
 
 from shared.delivery_recorder import DeliveryRecorder
 from shared.delivery_report import Report
-from shared.delivery_store import DeliveryState, DeliveryStore, now, open_partition
+from shared.delivery_store import DeliveryState, now, open_partition
 from shared.failure_classes import ClassifiedError, FailureClass
 from shared.send_claims import request_fingerprint
 from shared.settings import DEFAULT_STATUS_SWEEP_BACKOFF
@@ -36,21 +36,6 @@ CLAIM_TIMEOUT = timedelta(minutes=60)  # STATUS_SWEEP_CLAIM_TIMEOUT_MINUTES' def
 @pytest.fixture(autouse=True)
 def _settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield from settings_for_test(monkeypatch)
-
-
-@pytest.fixture
-def table() -> FakeTable:
-    return FakeTable()
-
-
-@pytest.fixture
-def published() -> ListPublisher:
-    return ListPublisher()
-
-
-@pytest.fixture
-def recorder(table: FakeTable, published: ListPublisher) -> DeliveryRecorder:
-    return DeliveryRecorder(DeliveryStore(table), published)
 
 
 def _request(rid: str) -> dict[str, Any]:
@@ -610,3 +595,32 @@ def test_a_claim_taken_over_before_the_settled_row_is_closed_is_indexed_again(
     state = _state(recorder, "claim-late")
     assert (state.status, state.attempts) == ("sending", 2)
     assert _index_row(table, "claim-late", opened) is not None  # polled once it has sent
+
+
+def test_the_send_reports_event_is_published_again_once_on_the_first_look(
+    recorder: DeliveryRecorder, published: ListPublisher
+) -> None:
+    # As the send path leaves it: the claim, then its report in one transaction (remembered).
+    # Its event may never have gone out (a crash after the transaction on the last attempt).
+    start = now()
+    request = {"id": "sent-1", "to": "+15551230001", "body": "hello"}
+    recorder.store.open_delivery("sent-1", "sms", start, start, request)
+    claimed = recorder.store.create_state(
+        "sent-1",
+        {"channel": "sms", "status": "sending", "status_source": "local", "created_at": start},
+    )
+    assert claimed is not None
+    created = Report(
+        key="local-1-created",
+        status="queued",
+        source="twilio",
+        twilio_sid=message_sid(60),
+        remember=True,
+    )
+    recorder.record("sent-1", created, known=claimed)
+    published.events.clear()
+    twilio = FakeStatusReader(statuses={message_sid(60): "queued"})
+    assert sweep(recorder, twilio, now=start + 2 * MINUTE).finished == 1
+    assert [(e.status, e.sequence) for e in published.events] == [("queued", 1)]
+    sweep(recorder, twilio, now=start + 60 * MINUTE)  # looked at again: nothing new
+    assert [(e.status, e.sequence) for e in published.events] == [("queued", 1)]

@@ -34,16 +34,6 @@ def _settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture
-def table() -> FakeTable:
-    return FakeTable()
-
-
-@pytest.fixture
-def published() -> ListPublisher:
-    return ListPublisher()
-
-
-@pytest.fixture
 def recorder(table: FakeTable, published: ListPublisher) -> DeliveryRecorder:
     recorder = DeliveryRecorder(DeliveryStore(table), published)
     created = recorder.store.create_state(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -62,3 +63,15 @@ def test_forgetting_makes_a_new_pool() -> None:
     first = webhook_pool()
     forget_webhook_pool()
     assert webhook_pool() is not first
+
+
+def test_the_callers_context_comes_along() -> None:
+    # The worker keeps the invocation id in a context variable; the host drops a log record
+    # that has none.
+    invocation = contextvars.ContextVar("invocation", default="none")
+
+    async def invoked() -> str:
+        invocation.set("inv-1")
+        return await run_in_webhook_pool(lambda _: invocation.get(), None)
+
+    assert asyncio.run(invoked()) == "inv-1"
