@@ -67,7 +67,7 @@ def process[R: Request](
         return ended.outcome
     except Exception as exc:
         if is_last_attempt(delivery):
-            if _finished_after_send(recorder, request, exc):
+            if _finished_after_send(recorder, request, delivery, exc):
                 return SendOutcome.SENT
             _give_up(recorder, sender, request, delivery, exc)
         raise
@@ -169,15 +169,18 @@ def _finish_send_report(recorder: DeliveryRecorder, state: DeliveryState) -> Non
         )
 
 
-def _finished_after_send(recorder: DeliveryRecorder, request: Request, exc: Exception) -> bool:
+def _finished_after_send(
+    recorder: DeliveryRecorder, request: Request, delivery: QueueDelivery, exc: Exception
+) -> bool:
     """On the last attempt: whether the delivery is whole although `exc` was raised, because the
-    SID was stored and its report could be finished now (no retry would finish it later).
-    Best effort: False when storage still fails."""
+    SID was stored; when this queue message's attempt sent it, its event is published again now
+    (no retry would). Best effort: False when storage still fails."""
     try:
         state = recorder.store.get_state(request.id)
         if state is None or state.twilio_sid is None or state.remembered_report is None:
             return False
-        _finish_send_report(recorder, state)
+        if state.claimed_by == delivery.message_id:
+            _finish_send_report(recorder, state)
     except Exception as err:
         logger.error(
             "could not finish the report of a sent request rid=%s: %s",

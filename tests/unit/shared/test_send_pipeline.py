@@ -402,6 +402,20 @@ def test_a_publish_failure_on_the_last_attempt_is_finished_there(
     assert (state.status, state.twilio_sid) == ("queued", SID)  # not `failed`: it was sent
 
 
+def test_a_duplicate_copy_failing_on_its_last_attempt_does_not_republish_the_senders_event(
+    recorder: DeliveryRecorder, published: ListPublisher
+) -> None:
+    sender = sms_sender(sends=[TwilioResource(sid=SID, status="queued")])
+    assert process(sender, queued(sms_request(), "msg-1"), recorder) == SendOutcome.SENT
+    # Another copy of the request, on its last attempt, meets storage trouble after the claim
+    # check: the delivery is whole, and its event is the sending message's to repeat, not this
+    # copy's.
+    recorder.store.table.failures.append(ConnectionResetError(104, "reset"))  # type: ignore[attr-defined]
+    copy = queued(sms_request(), "msg-2", dequeue_count=LAST)
+    assert process(sender, copy, recorder) == SendOutcome.SENT
+    assert _events(published) == [("r-1", "queued", SID)]
+
+
 # --- bad input ----------------------------------------------------------------------------
 
 
