@@ -67,7 +67,13 @@ from bench.figures import (
     split_counts,
 )
 from bench.import_times import measure_imports
-from bench.process_cpu import LoadReading, cpu_seconds, load_average, own_cpu_seconds
+from bench.process_cpu import (
+    LoadReading,
+    cpu_seconds,
+    load_average,
+    own_cpu_seconds,
+    thread_cpu_seconds,
+)
 from bench.stall_prober import (
     READY_LINE,
     Phase,
@@ -276,6 +282,9 @@ class DeliveryCostBenchmark:
         }
         if host_pid is not None:
             reading["host"] = cpu_seconds(host_pid)
+            # The stand-in's event loop runs on the main thread (queue polling, its HTTP server,
+            # the worker protocol: the .NET host's work in Azure); the functions run on others.
+            reading["host_loop_thread"] = thread_cpu_seconds(host_pid, host_pid)
         return reading
 
     @staticmethod

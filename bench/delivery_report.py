@@ -22,7 +22,8 @@ def summary(results: dict[str, Any]) -> str:
         f"  storage requests per SMS: send path {s['send_path']['total_per_unit']}, per callback "
         f"{s['callback']['total_per_unit']}, repeated callback "
         f"{s['repeated_callback']['total_per_unit']}, whole life {s['whole_life_total_per_sms']}",
-        f"  host CPU per SMS: {t['app']['cpu_ms_per_sms'].get('host')} ms; Azurite "
+        f"  host CPU per SMS: {t['app']['cpu_ms_per_sms'].get('host')} ms (its event loop thread "
+        f"{t['app']['cpu_ms_per_sms'].get('host_loop_thread')} ms); Azurite "
         f"{t['app']['cpu_ms_per_sms'].get('azurite')} ms",
         f"  callback p50/p99: alone {lat['alone'].get('p50_ms')}/{lat['alone'].get('p99_ms')} ms, "
         f"under load {lat['under_load'].get('p50_ms')}/{lat['under_load'].get('p99_ms')} ms",
@@ -89,8 +90,8 @@ def markdown_table(results: dict[str, Any]) -> str:
         ),
         ("storage requests per SMS, whole life", f"{s['whole_life_total_per_sms']}", ""),
         (
-            "host CPU per SMS (Azurite's)",
-            f"{cpu.get('host')} ms ({cpu.get('azurite')} ms)",
+            "host CPU per SMS: all threads, the functions' threads (Azurite's)",
+            f"{cpu.get('host')} ms, {_functions_threads(cpu)} ms ({cpu.get('azurite')} ms)",
             "≤ 20 ms",
         ),
         (
@@ -128,3 +129,10 @@ def markdown_table(results: dict[str, Any]) -> str:
     lines = [head, "", "| | now | issue 8 goal |", "|---|---|---|"]
     lines += [f"| {name} | {now} | {goal} |" for name, now, goal in rows]
     return "\n".join(lines)
+
+
+def _functions_threads(cpu: dict[str, float]) -> float | None:
+    """Host CPU outside the stand-in's event loop thread: the functions' own threads."""
+    if "host" not in cpu or "host_loop_thread" not in cpu:
+        return None
+    return round(cpu["host"] - cpu["host_loop_thread"], 2)

@@ -46,6 +46,16 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def thread_cpu_seconds(pid: int, tid: int) -> float:
+    """User + system CPU seconds used so far by thread `tid` of process `pid` (0 if gone)."""
+    try:
+        text = (PROC / str(pid) / "task" / str(tid) / "stat").read_text()
+    except OSError:
+        return 0.0
+    fields = text[text.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
 def own_cpu_seconds() -> float:
     """User + system CPU seconds of this process (all threads)."""
     times = os.times()
