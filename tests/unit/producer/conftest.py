@@ -47,6 +47,8 @@ class Factories:
 
     queue_calls: list[tuple[StorageConnection, dict[str, Any]]] = field(default_factory=list)
     table_calls: list[tuple[StorageConnection, dict[str, Any]]] = field(default_factory=list)
+    # The credential each call was given (queue and table calls alike), in order.
+    credentials: list[TokenCredential | None] = field(default_factory=list)
 
 
 @pytest.fixture
@@ -79,6 +81,7 @@ def factories(
     ) -> Any:
         queue_service_client(connection, credential, **options)
         seen.queue_calls.append((connection, options))
+        seen.credentials.append(credential)
         return queue_service
 
     def tables(
@@ -86,6 +89,7 @@ def factories(
     ) -> Any:
         table_service_client(connection, credential, **options)
         seen.table_calls.append((connection, options))
+        seen.credentials.append(credential)
         return table_service
 
     monkeypatch.setattr(producer.queues, "queue_service_client", queues)
