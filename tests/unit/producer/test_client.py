@@ -117,6 +117,7 @@ def test_events_reads_the_events_queue(producer: Producer, queue_service: FakeQu
     followed = producer.follow_events(delete=False, interval=0)
     queue_service.put("my-events", encode_message_text(json.dumps(event)))
     assert next(followed).event == peeked.event
+    assert not queue_service.queues["my-events"][0].hidden  # peeked, not received
 
 
 def test_poison_listing_and_replay(producer: Producer, queue_service: FakeQueueService) -> None:

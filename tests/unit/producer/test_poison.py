@@ -122,6 +122,7 @@ def test_replay_moves_every_message_back_in_order(
     ]
     source_ids = [message.id for message in queue_service.queues[SOURCE]]
     assert [message.new_message_id for message in replayed] == source_ids
+    assert queue_service.requests["update_message"] == 0  # nothing was left to release
 
 
 def test_replay_of_more_than_a_page(queues: StorageQueues, queue_service: FakeQueueService) -> None:

@@ -42,9 +42,10 @@ def test_encoding_matches_the_sdk_policy_and_round_trips(text: str) -> None:
     assert decode_message_text(encode_message_text(text)) == text
 
 
-@pytest.mark.parametrize(
-    "raw", ['{"id": "x"}', "not base64!", "YWI", "YWJj", "YW\nJj", BINARY, "wqk=", "é"]
-)
+HOST_CASES = ['{"id": "x"}', "not base64!", "YWI", "YWJj", "YW\nJj", "YW\tJj", "YW*Jj", "YWJj!"]
+
+
+@pytest.mark.parametrize("raw", [*HOST_CASES, BINARY, "wqk=", "é"])
 def test_base64_is_decoded_exactly_as_the_host_decodes_it(raw: str) -> None:
     try:
         expected: bytes | None = decode_message(raw, "base64")
