@@ -166,15 +166,16 @@ def replay_poison(
             )
             if not batch:
                 break
+            # The whole batch is held until replayed, so a failed send leaves it (and the
+            # messages after it) visible again as soon as the replay ends.
+            held.extend(batch)
             for message in batch:
-                # Held until replayed, so a failed send leaves it visible again at once.
-                held.append(message)
                 if message_id is not None and message.id != message_id:
                     continue
                 queues.create_queue(source_name)
                 sent = source.send_message(replay_text(_poison_message(message)))
                 poison.delete_message(message)
-                held.pop()
+                held.remove(message)
                 replayed.append(ReplayedMessage(message.id, sent.id))
             if message_id is not None and replayed:
                 break

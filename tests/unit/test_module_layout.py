@@ -42,3 +42,37 @@ def test_every_unit_test_module_of_shared_names_a_module() -> None:
         if path.stem.removeprefix("test_") not in modules
     )
     assert orphans == [], f"tests/unit/shared/ test modules of no shared module: {orphans}"
+
+
+# The producer library and CLI mirror their modules the same way under tests/unit/producer/
+# (its `__main__` only calls `cli.main`, so it is no module to test, like `__init__`).
+PRODUCER = REPO / "producer"
+PRODUCER_UNIT_TESTS = REPO / "tests" / "unit" / "producer"
+
+
+def producer_modules() -> set[str]:
+    """The modules of `producer/`, by name (its `__init__` and `__main__` are not ones)."""
+    return {path.stem for path in PRODUCER.glob("*.py")} - {"__init__", "__main__"}
+
+
+def test_the_layout_sees_the_producer_package() -> None:
+    assert {"cli", "client", "queues", "settings"} <= producer_modules()
+
+
+def test_every_producer_module_has_its_unit_test_module() -> None:
+    missing = sorted(
+        m for m in producer_modules() if not (PRODUCER_UNIT_TESTS / f"test_{m}.py").is_file()
+    )
+    assert missing == [], (
+        f"producer modules without tests/unit/producer/test_<module>.py: {', '.join(missing)}"
+    )
+
+
+def test_every_unit_test_module_of_producer_names_a_module() -> None:
+    modules = producer_modules()
+    orphans = sorted(
+        path.name
+        for path in PRODUCER_UNIT_TESTS.glob("test_*.py")
+        if path.stem.removeprefix("test_") not in modules
+    )
+    assert orphans == [], f"tests/unit/producer/ test modules of no producer module: {orphans}"
