@@ -79,8 +79,24 @@ def test_page_tokens_walk_forward_and_back_by_sid() -> None:
     assert sids(after) == ["SM02", "SM03", "SM04"]
     before = page("PageSize=3&Page=1&PageToken=PBSM04")
     assert sids(before) == ["SM01", "SM02", "SM03"]
-    clipped = page("PageSize=3&Page=0&PageToken=PBSM01")
-    assert sids(clipped) == ["SM00", "SM01", "SM02"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: _page_start answers max(0, index - page_size) for PB<sid>, so with fewer than "
+    "PageSize items before the token the 'previous' page starts at 0 and repeats the token's "
+    "item and those after it (after a delete, paging back shows items of the current page again)",
+)
+def test_a_previous_page_holds_only_items_before_the_token() -> None:
+    # Page 1 (PageSize 3) begins at SM03; after SM00 is deleted, only SM01 and SM02 precede it.
+    items = ITEMS[1:]
+    current = page("PageSize=3&Page=1&PageToken=PASM02", items=items)
+    assert sids(current) == ["SM03", "SM04", "SM05"]
+    back = page(
+        str(current["previous_page_uri"]).partition("?")[2],
+        items=items,
+    )
+    assert sids(back) == ["SM01", "SM02"]
 
 
 def test_an_unknown_token_falls_back_to_the_page_number() -> None:
