@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from emulators.twilio_api.call_lifecycle import SIP_CODES, CallEngine
+from emulators.twilio_api.call_lifecycle import CallEngine
 from emulators.twilio_api.call_resource import Call, CallParams
 from emulators.twilio_api.callbacks import FetchResult
 from emulators.twilio_api.callees import CalleeScript
@@ -139,19 +139,21 @@ async def test_without_a_status_callback_nothing_is_posted(rig: Rig) -> None:
 
 
 @pytest.mark.parametrize(
-    ("to", "status", "statuses"),
+    ("to", "status", "statuses", "sip"),
     [
-        ("+15550100001", "busy", ["initiated", "ringing", "busy"]),
-        ("+15550100002", "no-answer", ["initiated", "ringing", "no-answer"]),
-        ("+15550100003", "failed", ["initiated", "failed"]),
+        ("+15550100001", "busy", ["initiated", "ringing", "busy"], "486"),
+        ("+15550100002", "no-answer", ["initiated", "ringing", "no-answer"], "487"),
+        ("+15550100003", "failed", ["initiated", "failed"], "500"),
     ],
 )
-async def test_outcome_numbers(rig: Rig, to: str, status: str, statuses: list[str]) -> None:
+async def test_outcome_numbers(
+    rig: Rig, to: str, status: str, statuses: list[str], sip: str
+) -> None:
     call = rig.place(to, timeout=5)
     await live(call)
     assert call.status == status
     assert rig.webhooks.statuses() == statuses
-    assert rig.webhooks.posted[-1][1]["SipResponseCode"] == SIP_CODES[status]
+    assert rig.webhooks.posted[-1][1]["SipResponseCode"] == sip
     assert (call.duration, call.price) == (None, None)
     assert call.transcript.entries == []
 

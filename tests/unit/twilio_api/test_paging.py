@@ -74,6 +74,12 @@ def test_pages_by_number_with_start_end_and_links() -> None:
     assert last["next_page_uri"] is None
 
 
+def test_a_last_full_page_has_no_next_page() -> None:
+    result = page("PageSize=3&Page=1", items=ITEMS[:6])
+    assert sids(result) == ["SM03", "SM04", "SM05"]
+    assert result["next_page_uri"] is None
+
+
 def test_page_tokens_walk_forward_and_back_by_sid() -> None:
     after = page("PageSize=3&Page=1&PageToken=PASM01")
     assert sids(after) == ["SM02", "SM03", "SM04"]
