@@ -70,10 +70,10 @@ async def test_start_up_opens_the_callback_session_and_clean_up_stops_everything
     callbacks = app[EMULATOR].callbacks
     app.freeze()  # as serving it would
     await app.startup()
-    assert callbacks._session is not None
     session = callbacks._session
+    assert session is not None
     running = app[EMULATOR].background.spawn(asyncio.Event().wait())
     await app.cleanup()
-    assert callbacks._session is None
+    assert app[EMULATOR].callbacks._session is None
     assert session.closed
     assert running.cancelled()

@@ -271,7 +271,7 @@ async def test_status_callbacks_of_one_resource_go_out_in_order() -> None:
         return await original(*args, **kwargs)  # type: ignore[arg-type]
 
     original = sender._send
-    sender._send = deliver_slowly  # type: ignore[method-assign]
+    sender._send = deliver_slowly  # type: ignore[method-assign, assignment]
     for status in ("queued", "sent", "delivered"):
         sender.post_status(
             MESSAGE, "https://app.example.com/s", {**PARAMS, "MessageStatus": status}
