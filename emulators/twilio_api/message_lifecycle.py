@@ -56,8 +56,9 @@ async def run_life(emulator: Emulator, message: Message) -> None:
             if not _alive(emulator, message, "scheduled"):
                 return
         if message.status in ("scheduled", "accepted"):
+            waiting = message.status
             await clock.sleep(STEP_SECONDS["queue"])
-            if not _alive(emulator, message, message.status):
+            if not _alive(emulator, message, waiting):  # canceled or deleted meanwhile
                 return
             message.from_ = message.from_ or SERVICE_SENDER
             set_status(emulator, message, "queued")

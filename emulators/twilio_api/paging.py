@@ -39,8 +39,8 @@ def page_json(
     """
     page_size = _int_query(request, "PageSize", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
     page = _int_query(request, "Page", 0, 0, MAX_PAGE)
-    start = _page_start(items, request.query.get("PageToken", ""), page, page_size)
-    chunk = items[start : start + page_size]
+    start, end = _page_bounds(items, request.query.get("PageToken", ""), page, page_size)
+    chunk = items[start:end]
 
     def page_uri(number: int, token: str | None) -> str:
         query: list[tuple[str, str | int]] = [*filters.items(), ("PageSize", page_size)]
@@ -49,7 +49,7 @@ def page_json(
             query.append(("PageToken", token))
         return f"{base}?{urlencode(query)}"
 
-    has_next = bool(chunk) and start + page_size < len(items)
+    has_next = bool(chunk) and end < len(items)
     has_previous = bool(chunk) and start > 0 and page > 0
     return {
         key: [item.to_json() for item in chunk],
@@ -77,12 +77,17 @@ def _int_query(request: web.Request, key: str, default: int, low: int, high: int
     return value
 
 
-def _page_start(items: Sequence[Listable], token: str, page: int, page_size: int) -> int:
-    """Index of the page's first item: after/before the token's SID, else Page*PageSize."""
+def _page_bounds(
+    items: Sequence[Listable], token: str, page: int, page_size: int
+) -> tuple[int, int]:
+    """The page's slice of `items`: after the token's SID (`PA`), the items before it (`PB`,
+    never the token's own item or later ones), else Page*PageSize."""
     if token[:2] in ("PA", "PB"):
         sids = [item.sid for item in items]
         sid = token[2:]
         if sid in sids:
             index = sids.index(sid)
-            return index + 1 if token.startswith("PA") else max(0, index - page_size)
-    return page * page_size
+            if token.startswith("PA"):
+                return index + 1, index + 1 + page_size
+            return max(0, index - page_size), index
+    return page * page_size, page * page_size + page_size

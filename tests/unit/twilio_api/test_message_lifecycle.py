@@ -181,12 +181,6 @@ class CancelDuringQueueStep(Clock):
         await super().sleep(emulated_seconds)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: run_life checks `_alive(emulator, message, message.status)` after the queue "
-    "step, which always holds, so a message canceled in the half emulated second after its "
-    "SendAt is queued and sent anyway (and reports queued/sent/delivered after canceled)",
-)
 async def test_a_message_canceled_while_it_waits_to_be_queued_stays_canceled() -> None:
     runtime, recorded = emulator()
     message = stored(runtime, status="scheduled", send_at=utc_now() - timedelta(seconds=1))
