@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -355,3 +357,39 @@ def test_main_dispatches_run_and_demo(monkeypatch: pytest.MonkeyPatch, tmp_path:
         ("demo", tmp_path, 2.0),
         ("demo", local_stack.REPO_ROOT, 10.0),
     ]
+
+
+def test_run_keeps_the_stack_up_until_a_signal_and_a_second_one_forces(
+    started: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handlers: dict[int, Any] = {}
+    monkeypatch.setattr(local_stack.signal, "signal", handlers.__setitem__)
+    monkeypatch.setattr(local_stack, "print_banner", lambda stack: started.append("banner"))
+
+    def signals_arrive(self: threading.Event, timeout: float | None = None) -> bool:
+        # What Ctrl-C twice does while `run` waits: stop, then force.
+        handlers[signal.SIGINT](signal.SIGINT, None)
+        handlers[signal.SIGTERM](signal.SIGTERM, None)
+        return True
+
+    monkeypatch.setattr(threading.Event, "wait", signals_arrive)
+    app = write_settings(tmp_path, {"AzureWebJobsStorage": ""})
+    assert local_stack.run(app, 1.0) == 0
+    assert set(handlers) == {signal.SIGINT, signal.SIGTERM}
+    assert started == ["free 7071", "host 7071 True", "banner", "kill host", "stop host 30"]
+
+
+def test_run_reports_a_service_that_did_not_start(
+    started: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(local_stack.signal, "signal", lambda signum, handler: None)
+
+    def failing_host(app_dir: Path, port: int, echo: bool) -> Any:
+        raise ServiceStartError("host exited with 1")
+
+    monkeypatch.setattr(local_stack, "start_host", failing_host)
+    assert local_stack.run(write_settings(tmp_path, {"AzureWebJobsStorage": ""}), 1.0) == 1
+    assert capsys.readouterr().err == "error: host exited with 1\n"
