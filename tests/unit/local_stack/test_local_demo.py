@@ -70,7 +70,7 @@ def test_a_final_status_counts_once_its_history_row_is_written() -> None:
 
 
 def test_waiting_gives_up_with_the_last_status_seen(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(local_demo, "TIMEOUT_SECONDS", 0.3)
+    monkeypatch.setattr(local_demo, "TIMEOUT_SECONDS", 0.01)
     producer = FakeProducer({"r": [record("r", "sent", ["sent"])]})
     assert wait_final(producer, "r", {"delivered"}) == "sent"  # type: ignore[arg-type]
 
