@@ -366,13 +366,15 @@ def test_run_keeps_the_stack_up_until_a_signal_and_a_second_one_forces(
     monkeypatch.setattr(local_stack.signal, "signal", handlers.__setitem__)
     monkeypatch.setattr(local_stack, "print_banner", lambda stack: started.append("banner"))
 
-    def signals_arrive(self: threading.Event, timeout: float | None = None) -> bool:
-        # What Ctrl-C twice does while `run` waits: stop, then force.
-        handlers[signal.SIGINT](signal.SIGINT, None)
-        handlers[signal.SIGTERM](signal.SIGTERM, None)
-        return True
+    class SignalledEvent(threading.Event):
+        def wait(self, timeout: float | None = None) -> bool:
+            # What Ctrl-C twice does while `run` waits: stop, then force.
+            handlers[signal.SIGINT](signal.SIGINT, None)
+            handlers[signal.SIGTERM](signal.SIGTERM, None)
+            return True
 
-    monkeypatch.setattr(threading.Event, "wait", signals_arrive)
+    # Only the Event `run` makes is replaced (other threads' events keep theirs).
+    monkeypatch.setattr(local_stack.threading, "Event", SignalledEvent)
     app = write_settings(tmp_path, {"AzureWebJobsStorage": ""})
     assert local_stack.run(app, 1.0) == 0
     assert set(handlers) == {signal.SIGINT, signal.SIGTERM}
