@@ -23,7 +23,10 @@ class ProtosNotFoundError(RuntimeError):
 
 
 def _protos_directory() -> Path:
-    files = importlib.metadata.files(_DISTRIBUTION) or []
+    try:
+        files = importlib.metadata.files(_DISTRIBUTION) or []
+    except importlib.metadata.PackageNotFoundError:
+        files = []
     for file in files:
         if file.as_posix().endswith("tests/protos/FunctionRpc_pb2.py"):
             return Path(str(file.locate())).parent

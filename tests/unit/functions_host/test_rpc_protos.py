@@ -27,11 +27,6 @@ def test_it_is_loaded_once_under_a_private_name_not_as_tests() -> None:
     assert "tests.protos" not in sys.modules
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="importlib.metadata.files raises PackageNotFoundError for a distribution that is not "
-    "installed, so the ProtosNotFoundError meant for that case is never raised",
-)
 def test_a_missing_distribution_says_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(rpc_protos, "_DISTRIBUTION", "no-such-distribution-here")
     with pytest.raises(rpc_protos.ProtosNotFoundError, match="no-such-distribution-here"):
