@@ -70,7 +70,8 @@ class DeliveryRecorder:
 
         `known`: the state as the send path just wrote it (the claim, with its ETag): not read
         again, and the state change and history row go in one transaction (a stale one costs a
-        412 and a read)."""
+        412 and a read). Such a report is `remember`ed: its event can only be published again
+        from the state row."""
         state = known
         for attempt in range(MAX_ETAG_RETRIES):
             if state is None:
@@ -79,8 +80,9 @@ class DeliveryRecorder:
                     return RecordOutcome.NOT_FOUND
                 if known is not None and recorded:
                     # The key is this claim's own: the transaction did go through, its answer
-                    # was lost (the SDK's retry of it met its own write), so publish its event.
-                    return self._publish_own(state, report)
+                    # was lost (the SDK's retry of it met its own write), so publish its event as
+                    # the state remembers it (callbacks may have moved the delivery on since).
+                    return self.finish_report(state)
                 if recorded:
                     return RecordOutcome.DUPLICATE
                 if state.last_report_key == report.key:
@@ -115,12 +117,6 @@ class DeliveryRecorder:
             return RecordOutcome.APPLIED
         raise RuntimeError(f"state of request {request_id} kept changing; gave up after retries")
 
-    def _publish_own(self, state: DeliveryState, report: Report) -> RecordOutcome:
-        """The event of the send path's report that this invocation wrote, with the status and
-        sequence it had (`remembered_report`: callbacks may have moved the delivery on)."""
-        if self.finish_report(state) == RecordOutcome.IGNORED:
-            self._publish(state.request_id, state, report)
-        return RecordOutcome.APPLIED
 
     def _finish_latest(self, state: DeliveryState, report: Report) -> RecordOutcome:
         """The delivery's latest applied report, again, without its history row: the run that
