@@ -117,7 +117,6 @@ class DeliveryRecorder:
             return RecordOutcome.APPLIED
         raise RuntimeError(f"state of request {request_id} kept changing; gave up after retries")
 
-
     def _finish_latest(self, state: DeliveryState, report: Report) -> RecordOutcome:
         """The delivery's latest applied report, again, without its history row: the run that
         applied it died before its event or history row, so the event goes out again (at least

@@ -22,6 +22,7 @@ Every write of `state` is ETag-checked (optimistic concurrency). Properties go t
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,7 +34,13 @@ from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 from pydantic import JsonValue
 
 from shared.status_rules import Channel, Source
-from shared.table_properties import joined_property, json_property, present, to_properties
+from shared.table_properties import (
+    PARTS_SUFFIX,
+    joined_property,
+    json_property,
+    present,
+    to_properties,
+)
 
 STATE_ROW = "state"
 # History rows are `h-<report key>`; the next character after `-` bounds their key range.
@@ -486,18 +493,19 @@ def _plain_row(entity: Mapping[str, Any]) -> dict[str, object]:
         value = joined_property(entity, key)
         if key in JSON_PROPERTIES and isinstance(value, str) and value:
             with contextlib.suppress(ValueError):
-                value = json_property(entity, key)
+                value = json.loads(value)
         row[key] = present(getattr(value, "value", value))
     row["row"] = entity["RowKey"]
     return row
 
 
 def _is_split_part(key: str, entity: Mapping[str, Any]) -> bool:
-    """Whether `key` is a part count `<name>_parts` or a continuation `<name>_<n>` (n ≥ 2)."""
-    if key.endswith("_parts") and key.removesuffix("_parts") in entity:
+    """Whether `key` is a part count `<name><PARTS_SUFFIX>` or a continuation `<name>_<n>`
+    (n ≥ 2)."""
+    if key.endswith(PARTS_SUFFIX) and key.removesuffix(PARTS_SUFFIX) in entity:
         return True
     name, _, number = key.rpartition("_")
-    return number.isdigit() and int(number) >= 2 and f"{name}_parts" in entity
+    return number.isdigit() and int(number) >= 2 and f"{name}{PARTS_SUFFIX}" in entity
 
 
 def _history_order(row: Mapping[str, object]) -> tuple[str, str]:
