@@ -1,4 +1,4 @@
-"""The per-process caches (settings, Twilio client, storage clients, their HTTP session and
+"""The per-process caches (settings, Twilio client, storage clients, their connection pools and
 credential, host.json facts).
 
 In Azure each is built once per worker process. Tests that change environment variables call
@@ -10,7 +10,8 @@ from __future__ import annotations
 from shared import app_services
 from shared.host_config import max_dequeue_count
 from shared.settings import get_settings
-from shared.storage_connection import storage_session, token_credential
+from shared.storage_connection import token_credential
+from shared.storage_transport import storage_pools
 from shared.twilio_gateway import get_client
 from shared.webhook_threads import forget_webhook_pool
 
@@ -22,7 +23,7 @@ def reset_process_state() -> None:
         get_client,
         max_dequeue_count,
         token_credential,
-        storage_session,
+        storage_pools,
     ):
         cached.cache_clear()
     app_services.forget()

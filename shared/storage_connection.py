@@ -2,12 +2,10 @@
 key) or the identity-based settings Azure Functions uses for a secretless app; and the one place
 the table and queue clients are built from either.
 
-Every client built here sends through one `requests.Session` per process
-(`storage_session()`), with `trust_env` off: `requests` would otherwise look for `~/.netrc` and
-read the proxy variables on every request; and its adapter checks the CA bundle once
-(`shared.http_adapter`), not on every request. The proxies (`HTTPS_PROXY` … `NO_PROXY`) and the
-CA bundle (`REQUESTS_CA_BUNDLE`) the environment names are still honoured: read once, when a
-client is built, for its endpoint (`shared.http_environment`).
+Every client built here sends through `shared.storage_transport` (urllib3's connection pools,
+one set per process, without `requests`). The proxies (`HTTPS_PROXY` … `NO_PROXY`) and the CA
+bundle (`REQUESTS_CA_BUNDLE`) the environment names are honoured as `requests` would honour
+them: read once, when a client is built, for its endpoint (`shared.http_environment`).
 
 Identity-based settings (`<name>` is the connection's setting name, `AzureWebJobsStorage`):
 - `<name>__queueServiceUri`, `<name>__tableServiceUri`: the account's service endpoints;
@@ -30,7 +28,6 @@ from shared.http_environment import environment_ca_bundle, environment_proxies
 # The SDKs are imported where a client is built: importing a function folder should not pay for
 # azure.identity (identity connections only) or azure-storage-queue (it imports aiohttp).
 if TYPE_CHECKING:
-    import requests
     from azure.core.credentials import TokenCredential
     from azure.data.tables import TableServiceClient
     from azure.storage.queue import QueueClient, QueueServiceClient
@@ -165,26 +162,6 @@ def token_credential(connection: IdentityConnection) -> TokenCredential:
     return DefaultAzureCredential()
 
 
-@functools.cache
-def storage_session() -> requests.Session:
-    """The process's HTTP session for storage: `trust_env` off (no per-request `~/.netrc` and
-    proxy-variable lookups), an adapter that checks the CA bundle once and, like the session
-    azure-core makes for itself, never retries (the SDK's retry policy does)."""
-    import requests
-    from urllib3.util.retry import Retry
-
-    from shared.http_adapter import CheckedOnceAdapter
-
-    session = requests.Session()
-    session.trust_env = False
-    adapter = CheckedOnceAdapter(
-        max_retries=Retry(total=False, redirect=False, raise_on_status=False)
-    )
-    for prefix in ("http://", "https://"):
-        session.mount(prefix, adapter)
-    return session
-
-
 class _HasUrl(Protocol):
     @property
     def url(self) -> str: ...
@@ -194,23 +171,20 @@ class _HasUrl(Protocol):
 TRANSPORT_OPTIONS = ("connection_timeout", "read_timeout", "connection_verify", "connection_cert")
 
 
-def _on_storage_session[ClientT: _HasUrl](
+def _on_storage_transport[ClientT: _HasUrl](
     build: Callable[..., ClientT], options: dict[str, Any]
 ) -> ClientT:
-    """`build(**options)` sending through `storage_session()` with the options' timeouts, the
-    environment's CA bundle unless `options` name one, and the environment's proxies for the
-    client's endpoint when there are any (the client is then built again: its endpoint, from a
-    connection string, is known once it is built)."""
-    from azure.core.pipeline.transport import RequestsTransport
+    """`build(**options)` sending through a `StorageTransport` on the process's pools with the
+    options' timeouts, the environment's CA bundle unless `options` name one, and the
+    environment's proxies for the client's endpoint when there are any (the client is then
+    built again: its endpoint, from a connection string, is known once it is built)."""
+    from shared.storage_transport import StorageTransport
 
     transport_options = {key: options[key] for key in TRANSPORT_OPTIONS if key in options}
     transport_options.setdefault("connection_verify", environment_ca_bundle())
 
     def built(**extra: Any) -> ClientT:
-        transport = RequestsTransport(
-            session=storage_session(), session_owner=False, **transport_options
-        )
-        return build(transport=transport, **options, **extra)
+        return build(transport=StorageTransport(**transport_options), **options, **extra)
 
     client = built()
     proxies = None if "proxies" in options else environment_proxies(client.url)
@@ -228,11 +202,11 @@ def table_service_client(
     from azure.data.tables import TableServiceClient
 
     if isinstance(connection, ConnectionString):
-        return _on_storage_session(
+        return _on_storage_transport(
             functools.partial(TableServiceClient.from_connection_string, connection.value),
             options,
         )
-    return _on_storage_session(
+    return _on_storage_transport(
         functools.partial(
             TableServiceClient,
             endpoint=connection.table_service_uri,
@@ -251,11 +225,11 @@ def queue_service_client(
     from azure.storage.queue import QueueServiceClient
 
     if isinstance(connection, ConnectionString):
-        return _on_storage_session(
+        return _on_storage_transport(
             functools.partial(QueueServiceClient.from_connection_string, connection.value),
             options,
         )
-    return _on_storage_session(
+    return _on_storage_transport(
         functools.partial(
             QueueServiceClient,
             account_url=connection.queue_service_uri,
@@ -276,11 +250,11 @@ def queue_client(
     from azure.storage.queue import QueueClient
 
     if isinstance(connection, ConnectionString):
-        return _on_storage_session(
+        return _on_storage_transport(
             functools.partial(QueueClient.from_connection_string, connection.value, queue_name),
             options,
         )
-    return _on_storage_session(
+    return _on_storage_transport(
         functools.partial(
             QueueClient,
             account_url=connection.queue_service_uri,

@@ -1,5 +1,5 @@
-"""What the app's storage clients hand to `requests`: a recording adapter mounted on the
-process's storage session (tests/unit/shared/test_storage_connection.py and
+"""What the app's storage clients hand to their transport: recording connection pools put in
+place of the process's (tests/unit/shared/test_storage_connection.py and
 tests/integration/app/test_http_sessions.py)."""
 
 from __future__ import annotations
@@ -8,10 +8,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import requests
-from requests.adapters import HTTPAdapter
+import pytest
+import urllib3
+from urllib3.exceptions import NewConnectionError
 
-from shared.storage_connection import storage_session
+from shared import storage_transport
+from shared.storage_transport import StoragePools
 
 # The callers' timeouts, as the app passes them to every storage client.
 TIMEOUTS = {"connection_timeout": 4, "read_timeout": 17}
@@ -19,15 +21,15 @@ TIMEOUTS = {"connection_timeout": 4, "read_timeout": 17}
 
 @dataclass
 class Sent:
-    """One request as the session's adapter received it."""
+    """One request as the pools received it."""
 
     url: str
-    timeout: Any
+    timeout: tuple[Any, Any]  # (connect, read)
     verify: Any
-    proxies: Mapping[str, str]
+    proxy: str | None
 
 
-class RecordingAdapter(HTTPAdapter):
+class RecordingPools(StoragePools):
     """Records each request, then sends it (`forward`) or fails it as a refused connection."""
 
     def __init__(self, forward: bool) -> None:
@@ -35,18 +37,35 @@ class RecordingAdapter(HTTPAdapter):
         self.forward = forward
         self.sent: list[Sent] = []
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        self.sent.append(
-            Sent(str(request.url), kwargs["timeout"], kwargs["verify"], kwargs["proxies"] or {})
-        )
+    def urlopen(
+        self,
+        method: str,
+        url: str,
+        *,
+        body: bytes | str | None,
+        headers: Mapping[str, str],
+        timeout: urllib3.Timeout,
+        proxy: str | None,
+        verify: bool | str,
+        cert: Any,
+    ) -> urllib3.BaseHTTPResponse:
+        self.sent.append(Sent(url, (timeout.connect_timeout, timeout.read_timeout), verify, proxy))
         if not self.forward:
-            raise requests.exceptions.ConnectionError("not sent (test)")
-        return super().send(request, **kwargs)
+            raise NewConnectionError(None, "not sent (test)")  # type: ignore[arg-type]
+        return super().urlopen(
+            method,
+            url,
+            body=body,
+            headers=headers,
+            timeout=timeout,
+            proxy=proxy,
+            verify=verify,
+            cert=cert,
+        )
 
 
-def recording(forward: bool) -> RecordingAdapter:
-    """A recording adapter mounted on the process's storage session."""
-    adapter = RecordingAdapter(forward)
-    for prefix in ("http://", "https://"):
-        storage_session().mount(prefix, adapter)
-    return adapter
+def recording(monkeypatch: pytest.MonkeyPatch, forward: bool) -> RecordingPools:
+    """Recording pools used by every storage transport built while `monkeypatch` lasts."""
+    pools = RecordingPools(forward)
+    monkeypatch.setattr(storage_transport, "storage_pools", lambda: pools)
+    return pools

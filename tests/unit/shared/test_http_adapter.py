@@ -1,6 +1,6 @@
 """`CheckedOnceAdapter`: the same connection pools and trust settings as requests' own
 `HTTPAdapter` chooses, with the CA bundle looked up on the file system once, not per request;
-and both of the app's sessions (storage, Twilio) use it."""
+and the Twilio session uses it (storage has its own transport: shared/storage_transport.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from urllib3 import HTTPSConnectionPool
 
 from shared import twilio_gateway
 from shared.http_adapter import TRUST_ATTRIBUTES, CheckedOnceAdapter
-from shared.storage_connection import storage_session
 from tests.conftest import Configure
 
 
@@ -96,11 +95,10 @@ def test_each_bundle_is_checked_on_its_own(bundles: dict[str, Any], tmp_path: Pa
         )
 
 
-def test_both_sessions_check_the_ca_bundle_once(
+def test_the_twilio_session_checks_the_ca_bundle_once(
     plain_env: pytest.MonkeyPatch, configure: Configure
 ) -> None:
     configure()
     twilio_session = twilio_gateway.get_client().http_client.session
-    for session in (storage_session(), twilio_session):
-        for prefix in ("http://", "https://"):
-            assert isinstance(session.get_adapter(prefix + "host.test/"), CheckedOnceAdapter)
+    for prefix in ("http://", "https://"):
+        assert isinstance(twilio_session.get_adapter(prefix + "host.test/"), CheckedOnceAdapter)

@@ -8,7 +8,8 @@ import pytest
 from shared import host_config, twilio_gateway
 from shared.process_state import reset_process_state
 from shared.settings import get_settings
-from shared.storage_connection import IdentityConnection, storage_session, token_credential
+from shared.storage_connection import IdentityConnection, token_credential
+from shared.storage_transport import storage_pools
 from tests.conftest import Configure
 
 IDENTITY = IdentityConnection(
@@ -21,13 +22,13 @@ def test_without_a_reset_every_cache_keeps_what_it_built(configure: Configure) -
     first = (
         get_settings(),
         twilio_gateway.get_client(),
-        storage_session(),
+        storage_pools(),
         token_credential(IDENTITY),
     )
     again = (
         get_settings(),
         twilio_gateway.get_client(),
-        storage_session(),
+        storage_pools(),
         token_credential(IDENTITY),
     )
     assert all(a is b for a, b in zip(first, again, strict=True))
@@ -36,11 +37,11 @@ def test_without_a_reset_every_cache_keeps_what_it_built(configure: Configure) -
 def test_a_reset_builds_each_cache_again(configure: Configure) -> None:
     configure()
     settings, client = get_settings(), twilio_gateway.get_client()
-    session, credential = storage_session(), token_credential(IDENTITY)
+    pools, credential = storage_pools(), token_credential(IDENTITY)
     reset_process_state()
     assert get_settings() is not settings
     assert twilio_gateway.get_client() is not client
-    assert storage_session() is not session
+    assert storage_pools() is not pools
     assert token_credential(IDENTITY) is not credential
 
 

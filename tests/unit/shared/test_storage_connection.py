@@ -1,8 +1,8 @@
 """Storage settings: a connection string or identity-based settings, checked by name; unresolved
 Key Vault references fail naming the setting without showing it. And the clients built from
-either: every one sends through the process's one HTTP session (`trust_env` off), with the
-proxies and CA bundle the environment names read once, when the client is built. A recording
-adapter on the real session sees what the SDKs hand to `requests`; nothing is sent."""
+either: every one sends through the process's storage connection pools, with the proxies and CA
+bundle the environment names read once, when the client is built. Recording pools in place of
+the process's see what the SDKs hand to their transport; nothing is sent."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import pytest
 from azure.core.credentials import AccessToken
 from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 
-from shared.process_state import reset_process_state
 from shared.settings import SettingsError, load_settings
 from shared.storage_connection import (
     ConnectionString,
@@ -23,7 +22,6 @@ from shared.storage_connection import (
     queue_service_client,
     read_setting,
     service_uri,
-    storage_session,
     table_service_client,
     token_credential,
 )
@@ -45,7 +43,7 @@ IDENTITY = {
 REFERENCE = "@Microsoft.KeyVault(SecretUri=https://kv-secret.vault.azure.net/secrets/tok/)"
 PROXY = "http://proxy.example.test:3128"
 # Azurite's well-known development account: a connection string whose endpoints nothing serves
-# in these tests (no request leaves the recording adapter).
+# in these tests (no request leaves the recording pools).
 DEV_CONNECTION = ConnectionString(
     "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
     "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/"
@@ -216,22 +214,10 @@ def test_the_managed_identity_credential_setting_ignores_case() -> None:
     assert connection.managed_identity is True
 
 
-def test_the_storage_session_trusts_no_environment_and_never_retries(
+def test_identity_clients_send_through_the_process_pools_with_the_callers_timeouts(
     plain_env: pytest.MonkeyPatch,
 ) -> None:
-    session = storage_session()
-    assert session.trust_env is False
-    assert storage_session() is session
-    for prefix in ("http://", "https://"):
-        retry = session.get_adapter(prefix + "acct.test/").max_retries
-        assert (retry.total, retry.redirect, retry.raise_on_status) == (False, False, False)
-
-
-def test_identity_clients_share_the_session_and_reset_gives_a_new_one(
-    plain_env: pytest.MonkeyPatch,
-) -> None:
-    adapter = recording(forward=False)
-    first = storage_session()
+    pools = recording(plain_env, forward=False)
     options: dict[str, Any] = {"retry_total": 0, **TIMEOUTS}
     with pytest.raises(Exception, match="not sent"):
         queue_client(SESSION_IDENTITY, "q", StaticToken(), **options).get_queue_properties()
@@ -239,15 +225,12 @@ def test_identity_clients_share_the_session_and_reset_gives_a_new_one(
         queue_service_client(SESSION_IDENTITY, StaticToken(), **options).get_service_properties()
     with pytest.raises(Exception, match="not sent"):
         table_service_client(SESSION_IDENTITY, StaticToken(), **options).create_table("t")
-    assert [sent.url.split("/")[2] for sent in adapter.sent] == [
+    assert [sent.url.split("/")[2] for sent in pools.sent] == [
         "acct.queue.core.windows.net",
         "acct.queue.core.windows.net",
         "acct.table.core.windows.net",
     ]
-    assert {(sent.timeout, sent.verify) for sent in adapter.sent} == {((4, 17), True)}
-    reset_process_state()
-    assert storage_session() is not first
-    assert storage_session().trust_env is False
+    assert {(sent.timeout, sent.verify) for sent in pools.sent} == {((4, 17), True)}
 
 
 def test_proxies_and_ca_bundle_are_read_once_for_the_clients_endpoint(
@@ -256,7 +239,7 @@ def test_proxies_and_ca_bundle_are_read_once_for_the_clients_endpoint(
     plain_env.setenv("HTTPS_PROXY", PROXY)
     plain_env.setenv("NO_PROXY", "acct.table.core.windows.net")
     plain_env.setenv("REQUESTS_CA_BUNDLE", "/etc/app/ca.pem")
-    adapter = recording(forward=False)
+    pools = recording(plain_env, forward=False)
     queue = queue_client(SESSION_IDENTITY, "q", StaticToken(), retry_total=0, **TIMEOUTS)
     table = table_service_client(SESSION_IDENTITY, StaticToken(), retry_total=0, **TIMEOUTS)
     # Read at creation: later changes are not seen by these clients.
@@ -266,9 +249,9 @@ def test_proxies_and_ca_bundle_are_read_once_for_the_clients_endpoint(
         queue.get_queue_properties()
     with pytest.raises(Exception, match="not sent"):
         table.create_table("t")
-    queue_sent, table_sent = adapter.sent
-    assert queue_sent.proxies == {"https": PROXY}
-    assert table_sent.proxies == {}  # NO_PROXY names the table endpoint
+    queue_sent, table_sent = pools.sent
+    assert queue_sent.proxy == PROXY
+    assert table_sent.proxy is None  # NO_PROXY names the table endpoint
     assert queue_sent.verify == table_sent.verify == "/etc/app/ca.pem"
 
 
@@ -276,12 +259,12 @@ def test_a_connection_string_client_gets_the_proxy_for_its_endpoint(
     plain_env: pytest.MonkeyPatch,
 ) -> None:
     plain_env.setenv("HTTP_PROXY", PROXY)
-    adapter = recording(forward=False)
+    pools = recording(plain_env, forward=False)
     queue = queue_client(DEV_CONNECTION, "q", retry_total=0, **TIMEOUTS)
     with pytest.raises(Exception, match="not sent"):
         queue.get_queue_properties()
-    assert adapter.sent[0].url.startswith("http://127.0.0.1:10001/devstoreaccount1/q")
-    assert adapter.sent[0].proxies == {"http": PROXY}
+    assert pools.sent[0].url.startswith("http://127.0.0.1:10001/devstoreaccount1/q")
+    assert pools.sent[0].proxy == PROXY
 
 
 def test_the_callers_proxies_and_ca_bundle_win_over_the_environment(
@@ -289,13 +272,13 @@ def test_the_callers_proxies_and_ca_bundle_win_over_the_environment(
 ) -> None:
     plain_env.setenv("HTTP_PROXY", PROXY)
     plain_env.setenv("REQUESTS_CA_BUNDLE", "/etc/app/ca.pem")
-    adapter = recording(forward=False)
+    pools = recording(plain_env, forward=False)
     table = table_service_client(
         DEV_CONNECTION, retry_total=0, proxies={}, connection_verify=False, **TIMEOUTS
     )
     with pytest.raises(Exception, match="not sent"):
         table.create_table("t")
-    (sent,) = adapter.sent
+    (sent,) = pools.sent
     assert sent.url.startswith("http://127.0.0.1:10002/devstoreaccount1/Tables")
-    assert sent.proxies == {}
+    assert sent.proxy is None
     assert sent.verify is False

@@ -1,0 +1,236 @@
+"""`StorageTransport`: what it hands its pools (method, URL, body, headers, timeouts, trust, the
+proxy for the URL's scheme), the azure-core response it makes of an answer, the azure-core error
+of each urllib3 failure; `StoragePools`: one manager per proxy and trust setting. Pools that
+record stand in for the network here; tests/integration/app/test_storage_transport.py sends."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import certifi
+import pytest
+import urllib3
+from azure.core.exceptions import (
+    ServiceRequestError,
+    ServiceRequestTimeoutError,
+    ServiceResponseError,
+    ServiceResponseTimeoutError,
+)
+from azure.core.rest import HttpRequest
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    NewConnectionError,
+    ProtocolError,
+    ProxyError,
+    ReadTimeoutError,
+    SSLError,
+)
+
+from shared.storage_transport import (
+    StoragePools,
+    StorageTransport,
+    proxy_for,
+    service_error,
+    trust_keywords,
+)
+
+URL = "https://acct.table.core.windows.net/deliveries"
+PROXY = "http://proxy.example.test:3128"
+
+
+class AnsweringPools(StoragePools):
+    """Records what `urlopen` gets and answers with one canned urllib3 response, or raises."""
+
+    def __init__(self, status: int = 200, body: bytes = b"", error: Exception | None = None):
+        super().__init__()
+        self.status, self.body, self.error = status, body, error
+        self.calls: list[dict[str, Any]] = []
+
+    def urlopen(
+        self,
+        method: str,
+        url: str,
+        *,
+        body: bytes | str | None,
+        headers: Mapping[str, str],
+        timeout: urllib3.Timeout,
+        proxy: str | None,
+        verify: bool | str,
+        cert: Any,
+    ) -> urllib3.BaseHTTPResponse:
+        self.calls.append(
+            {
+                "method": method,
+                "url": url,
+                "body": body,
+                "headers": dict(headers),
+                "timeout": (timeout.connect_timeout, timeout.read_timeout),
+                "proxy": proxy,
+                "verify": verify,
+                "cert": cert,
+            }
+        )
+        if self.error is not None:
+            raise self.error
+        return urllib3.HTTPResponse(
+            body=self.body,
+            status=self.status,
+            reason="Reason",
+            headers={"Content-Type": "application/json", "ETag": 'W/"1"'},
+            preload_content=True,
+        )
+
+
+def test_a_request_reaches_the_pools_as_the_sdk_built_it() -> None:
+    pools = AnsweringPools(body=b'{"a": 1}')
+    transport = StorageTransport(connection_timeout=4, read_timeout=17, pools=pools)
+    request = HttpRequest("POST", URL, headers={"x-ms-version": "2019-02-02"}, content=b"{}")
+    transport.send(request)
+    (call,) = pools.calls
+    assert call == {
+        "method": "POST",
+        "url": URL,
+        "body": b"{}",
+        "headers": {"Content-Length": "2", "x-ms-version": "2019-02-02"},
+        "timeout": (4, 17),
+        "proxy": None,
+        "verify": True,
+        "cert": None,
+    }
+
+
+def test_per_call_options_win_over_the_transports() -> None:
+    pools = AnsweringPools()
+    transport = StorageTransport(
+        connection_timeout=4, read_timeout=17, connection_verify="/ca.pem", pools=pools
+    )
+    transport.send(
+        HttpRequest("GET", URL),
+        connection_timeout=1,
+        read_timeout=2,
+        connection_verify=False,
+        connection_cert=("c.pem", "k.pem"),
+    )
+    (call,) = pools.calls
+    assert (call["timeout"], call["verify"], call["cert"]) == ((1, 2), False, ("c.pem", "k.pem"))
+
+
+def test_the_proxy_policys_proxies_choose_the_proxy_for_the_urls_scheme() -> None:
+    pools = AnsweringPools()
+    transport = StorageTransport(pools=pools)
+    transport.send(HttpRequest("GET", URL), proxies={"https": PROXY, "http": "http://other:1"})
+    transport.send(HttpRequest("GET", URL), proxies={"all": PROXY})
+    transport.send(HttpRequest("GET", URL), proxies={"http": PROXY})
+    assert [call["proxy"] for call in pools.calls] == [PROXY, PROXY, None]
+
+
+@pytest.mark.parametrize(
+    ("proxies", "url", "expected"),
+    [
+        (None, URL, None),
+        ({}, URL, None),
+        ({"https": PROXY}, URL, PROXY),
+        ({"HTTPS": PROXY}, URL, None),  # keys are lower case, as `requests` writes them
+        ({"http": PROXY}, "http://127.0.0.1:10002/devstoreaccount1", PROXY),
+        ({"all": PROXY, "https": "http://first:1"}, URL, "http://first:1"),
+        ({"https": ""}, URL, None),
+    ],
+)
+def test_proxy_for(proxies: dict[str, str] | None, url: str, expected: str | None) -> None:
+    assert proxy_for(url, proxies) == expected
+
+
+def test_the_answer_becomes_an_azure_core_response_read_whole() -> None:
+    pools = AnsweringPools(status=201, body=b'{"PartitionKey": "p"}')
+    response = StorageTransport(pools=pools).send(HttpRequest("POST", URL, content=b"{}"))
+    assert (response.status_code, response.reason) == (201, "Reason")
+    assert response.headers["etag"] == response.headers["ETag"] == 'W/"1"'
+    assert response.content_type == "application/json"
+    assert response.content == response.read() == response.body() == b'{"PartitionKey": "p"}'
+    assert response.json() == {"PartitionKey": "p"}
+    assert b"".join(response.iter_bytes()) == b'{"PartitionKey": "p"}'
+    assert response.is_closed
+
+
+def test_an_answer_asked_for_as_a_stream_is_read_whole_too() -> None:
+    # The tables SDK asks for a batch's answer as a stream, then reads it whole.
+    pools = AnsweringPools(body=b"--batch--")
+    response = StorageTransport(pools=pools).send(HttpRequest("POST", URL), stream=True)
+    assert b"".join(response.iter_bytes()) == response.read() == b"--batch--"
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (NewConnectionError(None, "refused"), ServiceRequestError),  # type: ignore[arg-type]
+        (ConnectTimeoutError("connect timed out"), ServiceRequestTimeoutError),
+        (SSLError("bad certificate"), ServiceRequestError),
+        (ProxyError("proxy refused", OSError()), ServiceRequestError),
+        (ReadTimeoutError(None, URL, "read timed out"), ServiceResponseTimeoutError),  # type: ignore[arg-type]
+        (ProtocolError("reset", ConnectionResetError()), ServiceResponseError),
+        (HTTPError("anything else"), ServiceResponseError),
+    ],
+)
+def test_each_urllib3_failure_is_the_azure_core_error_the_retry_policy_expects(
+    error: HTTPError, expected: type[Exception]
+) -> None:
+    with pytest.raises(expected) as raised:
+        StorageTransport(pools=AnsweringPools(error=error)).send(HttpRequest("GET", URL))
+    assert type(raised.value) is expected
+    assert raised.value.__cause__ is error
+    assert type(service_error(error)) is expected
+
+
+def test_a_request_timeout_is_a_request_error_and_a_read_timeout_a_response_error() -> None:
+    # The retry policy retries request errors for every method, response errors only for
+    # idempotent ones: a POST whose answer timed out may have been applied.
+    assert issubclass(ServiceRequestTimeoutError, ServiceRequestError)
+    assert issubclass(ServiceResponseTimeoutError, ServiceResponseError)
+
+
+def test_closing_a_transport_leaves_the_shared_pools_in_use() -> None:
+    pools = AnsweringPools()
+    with StorageTransport(pools=pools) as transport:
+        transport.send(HttpRequest("GET", URL))
+    transport.close()
+    StorageTransport(pools=pools).send(HttpRequest("GET", URL))
+    assert len(pools.calls) == 2
+
+
+def test_trust_keywords_map_verify_and_cert_as_requests_does(tmp_path: Path) -> None:
+    bundle, folder = tmp_path / "ca.pem", tmp_path / "certs"
+    bundle.write_text("")
+    folder.mkdir()
+    assert trust_keywords(True, None) == {"cert_reqs": "CERT_REQUIRED", "ca_certs": certifi.where()}
+    assert trust_keywords(False, None) == {"cert_reqs": "CERT_NONE", "assert_hostname": False}
+    assert trust_keywords(str(bundle), "client.pem") == {
+        "cert_reqs": "CERT_REQUIRED",
+        "ca_certs": str(bundle),
+        "cert_file": "client.pem",
+    }
+    assert trust_keywords(str(folder), ("c.pem", "k.pem")) == {
+        "cert_reqs": "CERT_REQUIRED",
+        "ca_cert_dir": str(folder),
+        "cert_file": "c.pem",
+        "key_file": "k.pem",
+    }
+
+
+def test_one_manager_per_proxy_and_trust_setting_made_once() -> None:
+    pools = StoragePools(pool_size=5)
+    direct = pools.manager(None, True, None)
+    assert pools.manager(None, True, None) is direct
+    assert type(direct) is urllib3.PoolManager
+    assert direct.connection_pool_kw["maxsize"] == 5
+    proxied = pools.manager(PROXY, True, None)
+    assert isinstance(proxied, urllib3.ProxyManager)
+    assert proxied.proxy is not None
+    assert proxied.proxy.url == PROXY
+    unchecked = pools.manager(None, False, None)
+    assert len({id(direct), id(proxied), id(unchecked)}) == 3
+    assert unchecked.connection_pool_kw["cert_reqs"] == "CERT_NONE"
+    pools.clear()
+    assert pools.manager(None, True, None) is not direct
