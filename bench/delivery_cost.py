@@ -77,6 +77,7 @@ from bench.process_cpu import (
 from bench.stall_prober import (
     READY_LINE,
     Phase,
+    answer_times_by_phase,
     attribute,
     find_gaps,
     find_stalls,
@@ -660,6 +661,7 @@ class DeliveryCostBenchmark:
             "stalls": stalls,
             "stalled_seconds_by_phase": touched,
             "prober_starved": gaps,
+            "answer_ms_by_phase": answer_times_by_phase(probes, self.phases),
         }
 
     def finish(self, started_at: datetime, load_before: list[float]) -> None:

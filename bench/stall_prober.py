@@ -8,7 +8,8 @@ threshold is a stall; a long gap between probes means the prober itself was star
 
     python -m bench.stall_prober --port QUEUE_PORT [--interval 0.1]
 
-`find_stalls` and `attribute` turn the printed lines into stalls named by benchmark phase.
+`find_stalls` and `attribute` turn the printed lines into stalls named by benchmark phase;
+`answer_times_by_phase` gives Azurite's answer time per phase (how long any request waited).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from types import FrameType
 
+from bench.figures import latency_summary
 from emulators.azurite import DEV_ACCOUNT
 
 READY_LINE = "probing"
@@ -103,6 +105,19 @@ def attribute(stalls: list[Stall], phases: list[Phase]) -> list[dict[str, object
             }
         )
     return described
+
+
+def answer_times_by_phase(
+    probes: list[Probe], phases: list[Phase]
+) -> dict[str, dict[str, float | int]]:
+    """Per phase, how long Azurite took to answer the probes started in it (count, p50, p99,
+    max in ms): the wait any one storage request met then, before doing any work of its own."""
+    return {
+        phase.name: latency_summary(
+            [p.seconds for p in probes if phase.start <= p.start < phase.end]
+        )
+        for phase in phases
+    }
 
 
 def probe_forever(port: int, interval: float, timeout: float) -> None:

@@ -14,7 +14,15 @@ from bench.figures import (
     phase_counts,
     split_counts,
 )
-from bench.stall_prober import Phase, Probe, attribute, find_gaps, find_stalls, parse_probes
+from bench.stall_prober import (
+    Phase,
+    Probe,
+    answer_times_by_phase,
+    attribute,
+    find_gaps,
+    find_stalls,
+    parse_probes,
+)
 from bench.storage_proxy import RequestKey
 
 
@@ -70,3 +78,13 @@ def test_stalls_are_slow_probes_and_named_by_phase() -> None:
         {"start": 102.702, "seconds": 3.298, "phases": {"between phases": 3.298}}
     ]
     assert find_stalls([Probe(1.0, 0.5)], threshold=1.0) == []
+
+
+def test_azurite_answer_times_are_summed_up_by_the_phase_each_probe_started_in() -> None:
+    probes = [Probe(10.0, 0.002), Probe(10.1, 0.004), Probe(11.0, 0.050), Probe(11.1, 0.010)]
+    phases = [Phase("quiet", 10.0, 11.0), Phase("drain", 11.0, 12.0), Phase("later", 12.0, 13.0)]
+    assert answer_times_by_phase(probes, phases) == {
+        "quiet": {"count": 2, "p50_ms": 2.0, "p99_ms": 4.0, "max_ms": 4.0},
+        "drain": {"count": 2, "p50_ms": 10.0, "p99_ms": 50.0, "max_ms": 50.0},
+        "later": {"count": 0},
+    }

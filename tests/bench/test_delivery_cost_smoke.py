@@ -15,6 +15,8 @@ import pytest
 
 from bench.app_host import function_folders
 from bench.delivery_cost import RESULTS_JSON, RESULTS_PNG, probe_set_size
+from bench.delivery_report import markdown_table
+from bench.delivery_report import summary as printed_summary
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 N = 20
@@ -120,6 +122,14 @@ def test_latency_imports_start_and_stalls(results: dict[str, Any]) -> None:
     stalls = results["stalls"]
     assert stalls["probes"] > 0
     assert isinstance(stalls["stalls"], list)
+    # Azurite's answer times while the app drained and in the quiet callback phase.
+    for phase in ("app drain", "callbacks alone"):
+        answers = stalls["answer_ms_by_phase"][phase]
+        assert answers["count"] >= 1
+        assert 0 < answers["p50_ms"] <= answers["p99_ms"] <= answers["max_ms"]
+        shown = f"{answers['p50_ms']}/{answers['p99_ms']} ms"
+        assert shown in printed_summary(results)
+        assert shown in markdown_table(results)
     assert {"app drain", "send path (counted)", "tutorial loop"} <= {
         phase["name"] for phase in results["phases"]
     }
