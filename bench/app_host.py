@@ -12,7 +12,7 @@ import shutil
 import socket
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,13 +83,34 @@ class RunningHost:
         self.service.stop(timeout=30)
 
 
-def start_host(app_dir: Path, settings: Mapping[str, str], port: int, name: str) -> RunningHost:
-    """Write `settings` as the copy's local.settings.json and start the host on `port`."""
+def http_functions(app_dir: Path) -> list[str]:
+    """The app's functions with an HTTP trigger (Flex Consumption scales them as one group)."""
+    return sorted(
+        folder.name
+        for folder in (app_dir / name for name in function_folders(app_dir))
+        if any(
+            binding.get("type") == "httpTrigger"
+            for binding in json.loads((folder / "function.json").read_text("utf-8"))["bindings"]
+        )
+    )
+
+
+def start_host(
+    app_dir: Path,
+    settings: Mapping[str, str],
+    port: int,
+    name: str,
+    functions: Sequence[str] | None = None,
+) -> RunningHost:
+    """Write `settings` as the copy's local.settings.json and start the host on `port`, with
+    only `functions` when given (`--functions`)."""
     (app_dir / "local.settings.json").write_text(
         json.dumps({"IsEncrypted": False, "Values": dict(settings)}), encoding="utf-8"
     )
     argv = [sys.executable, "-m", "emulators.functions_host", "--port", str(port)]
     argv += ["--app", str(app_dir)]
+    if functions:
+        argv += ["--functions", *functions]
     spawned = time.time()
     # The same values in the environment: a developer's exported settings must not win.
     service = start_service(

@@ -51,12 +51,13 @@ from bench.app_host import (
     free_port,
     function_folders,
     host_queue_options,
+    http_functions,
     start_host,
 )
 from bench.baseline_loops import TwilioTarget, bare_loop, enqueue_sms, sms_requests, tutorial_loop
 from bench.callback_replay import CallbackSink, CapturedCallback, post_callback, resigned
 from bench.delivery_chart import draw
-from bench.delivery_report import markdown_table, summary
+from bench.delivery_report import THROUGHPUTS, markdown_table, summary
 from bench.figures import (
     combined,
     latency_summary,
@@ -124,6 +125,33 @@ def probe_set_size(n: int) -> int:
 def drain_timeout(count: int) -> float:
     """How long a drain of `count` requests may take before the run fails (generous)."""
     return 120.0 + 1.0 * count
+
+
+@dataclass(frozen=True)
+class Topology:
+    """How the app's functions are spread over host processes for a throughput run."""
+
+    key: str  # its entry in `throughput` and `callback_latency`
+    tag: str  # its queues' and request ids' tag
+    suffix: str  # added to its phases' names
+    # Function names per host, the one serving the HTTP functions first; None: every function.
+    groups: tuple[tuple[str, ...] | None, ...]
+
+    def phase(self, name: str) -> str:
+        """The name of this topology's phase `name`."""
+        return name + self.suffix
+
+
+def topologies(app_dir: Path) -> tuple[Topology, Topology]:
+    """The app as Flex Consumption runs it (per-function scaling: the HTTP functions share
+    instances of their own; the others run on theirs, here together on one second host), and as
+    one host runs it (`func start`, `make run`, a Premium or Dedicated instance)."""
+    http = tuple(http_functions(app_dir))
+    others = tuple(name for name in function_folders(app_dir) if name not in http)
+    return (
+        Topology("app", "b", "", (http, others)),
+        Topology("app_one_host", "c", " (one host)", (None,)),
+    )
 
 
 @dataclass(frozen=True)
@@ -214,9 +242,12 @@ class DeliveryCostBenchmark:
         self.azurite_pid = 0
         self.http: aiohttp.ClientSession
         self.held: dict[str, list[CapturedCallback]] = {}
-        # Requests of the counted run: N measured, then the two probe sets of the latency figures.
+        self.topologies = topologies(self.app_dir)
+        # Requests of the counted run: N measured, then per topology the two probe sets of its
+        # latency figures (under load, alone).
         self.counted_ids = [
-            f"{self.request_id_prefix('a')}{index:05d}" for index in range(n + 2 * self.probes)
+            f"{self.request_id_prefix('a')}{index:05d}"
+            for index in range(n + 2 * len(self.topologies) * self.probes)
         ]
 
     # -- helpers -------------------------------------------------------------------------------
@@ -274,18 +305,19 @@ class DeliveryCostBenchmark:
             "DELIVERIES_TABLE_NAME": TABLE_NAME,
         }
 
-    def cpu(self, host_pid: int | None = None) -> dict[str, float]:
-        """CPU seconds so far of Azurite, the emulator, this process and (given) the host."""
+    def cpu(self, host_pids: Sequence[int] = ()) -> dict[str, float]:
+        """CPU seconds so far of Azurite, the emulator, this process and (given) the hosts,
+        summed over the hosts."""
         reading = {
             "azurite": cpu_seconds(self.azurite_pid),
             "emulator": cpu_seconds(self.emulator.service.process.pid),
             "bench": own_cpu_seconds(),
         }
-        if host_pid is not None:
-            reading["host"] = cpu_seconds(host_pid)
+        if host_pids:
+            reading["host"] = sum(cpu_seconds(pid) for pid in host_pids)
             # The stand-in's event loop runs on the main thread (queue polling, its HTTP server,
             # the worker protocol: the .NET host's work in Azure); the functions run on others.
-            reading["host_loop_thread"] = thread_cpu_seconds(host_pid, host_pid)
+            reading["host_loop_thread"] = sum(thread_cpu_seconds(pid, pid) for pid in host_pids)
         return reading
 
     @staticmethod
@@ -384,7 +416,7 @@ class DeliveryCostBenchmark:
         sink = CallbackSink()
         names = HostNames.for_host(f"{self.run_id}-a")
         prefix = self.request_id_prefix("a")
-        total = self.n + 2 * self.probes
+        total = len(self.counted_ids)
         async with AsyncExitStack() as stack:
             stack.push_async_callback(queue_proxy.stop)
             stack.push_async_callback(table_proxy.stop)
@@ -420,7 +452,7 @@ class DeliveryCostBenchmark:
                 return key[1] in (names.sms, names.call)
 
             texts = sms_requests(prefix, total)
-            before, cpu_before = log.snapshot(), self.cpu(host.pid)
+            before, cpu_before = log.snapshot(), self.cpu([host.pid])
             with self.phase("send path (counted)"):
                 started = time.time()
                 await enqueue_sms(self.direct_storage, names.sms, texts)
@@ -429,7 +461,7 @@ class DeliveryCostBenchmark:
                 )
                 send_seconds = time.time() - started
             send = self.counted_phase(before, log.snapshot(), total, idle_in_send)
-            send["cpu_ms_per_sms"] = self.cpu_ms_per(cpu_before, self.cpu(host.pid), total)
+            send["cpu_ms_per_sms"] = self.cpu_ms_per(cpu_before, self.cpu([host.pid]), total)
             send["seconds"] = round(send_seconds, 3)
             await sink.wait_for(2 * total, within=120)
             self.held = sink.by_request()
@@ -437,22 +469,22 @@ class DeliveryCostBenchmark:
             self.check_held(ids)
 
             main = [self.held[request_id] for request_id in ids[: self.n]]
-            before, cpu_before = log.snapshot(), self.cpu(host.pid)
+            before, cpu_before = log.snapshot(), self.cpu([host.pid])
             with self.phase("callbacks (counted)"):
                 statuses = await self.replay(host.url, main)
             callbacks = self.counted_phase(before, log.snapshot(), len(statuses), idle_in_callbacks)
             callbacks["cpu_ms_per_callback"] = self.cpu_ms_per(
-                cpu_before, self.cpu(host.pid), len(statuses)
+                cpu_before, self.cpu([host.pid]), len(statuses)
             )
             callbacks["answers"] = dict(Counter(str(s) for s in statuses))
 
             repeats = [sequence[-1:] for sequence in main[:REPEATED_MAX]]
-            before, cpu_before = log.snapshot(), self.cpu(host.pid)
+            before, cpu_before = log.snapshot(), self.cpu([host.pid])
             with self.phase("repeated callbacks (counted)"):
                 statuses = await self.replay(host.url, repeats)
             repeated = self.counted_phase(before, log.snapshot(), len(statuses), idle_in_callbacks)
             repeated["cpu_ms_per_callback"] = self.cpu_ms_per(
-                cpu_before, self.cpu(host.pid), len(statuses)
+                cpu_before, self.cpu([host.pid]), len(statuses)
             )
             repeated["answers"] = dict(Counter(str(s) for s in statuses))
 
@@ -532,29 +564,48 @@ class DeliveryCostBenchmark:
                 seconds.append(elapsed)
         return {**latency_summary(seconds), "answers": dict(answers)}
 
-    async def throughput_app(self) -> None:
-        """The app draining N pre-enqueued requests, callbacks live; callback latency under that
-        load and then alone."""
-        names = HostNames.for_host(f"{self.run_id}-b")
-        prefix = self.request_id_prefix("b")
-        probe_ids = self.counted_ids[self.n :]
-        load_ids, alone_ids = probe_ids[: self.probes], probe_ids[self.probes :]
+    async def throughput_app(
+        self, topology: Topology, load_ids: list[str], alone: list[str]
+    ) -> None:
+        """The app, its hosts as `topology` groups the functions, draining N pre-enqueued
+        requests with callbacks live; callback latency under that load and then alone.
+
+        The host serving the HTTP functions starts first and gets one probe request's callbacks
+        before any send starts (not timed: the first invocations of a process build its clients,
+        as an always-ready instance has done before traffic arrives)."""
+        names = HostNames.for_host(f"{self.run_id}-{topology.tag}")
+        prefix = self.request_id_prefix(topology.tag)
         await enqueue_sms(self.direct_storage, names.sms, sms_requests(prefix, self.n))
-        await self.wait_for_quiet("app drain")
-        port = free_port()
-        settings = self.host_settings(self.direct_storage, f"http://127.0.0.1:{port}", names)
-        with self.phase("throughput host start"):
-            host = await asyncio.to_thread(
-                start_host, self.app_dir, settings, port, "host-throughput"
-            )
+        drain, quiet = topology.phase("app drain"), topology.phase("callbacks alone")
+        await self.wait_for_quiet(drain)
+        ports = [free_port() for _ in topology.groups]
+        http_host_url = f"http://127.0.0.1:{ports[0]}"
+        settings = self.host_settings(self.direct_storage, http_host_url, names)
+        hosts: list[RunningHost] = []
         try:
-            self.results.setdefault("host_start_s", {})["throughput_host"] = {
-                "until_listening": round(host.start_seconds, 3)
+            with self.phase(topology.phase("throughput host start")):
+                for index, (port, functions) in enumerate(zip(ports, topology.groups, strict=True)):
+                    hosts.append(
+                        await asyncio.to_thread(
+                            start_host,
+                            self.app_dir,
+                            settings,
+                            port,
+                            f"host-{topology.tag}{index}",
+                            functions,
+                        )
+                    )
+                    if index == 0:
+                        await self.time_callbacks(hosts[0], load_ids[:1])
+            http_host, drain_start = hosts[0], hosts[-1].ready_at
+            self.results.setdefault("host_start_s", {})[f"throughput_{topology.key}"] = {
+                "until_listening": round(max(host.start_seconds for host in hosts), 3)
             }
-            cpu_before, reading = self.cpu(host.pid), LoadReading.now()
+            pids = [host.pid for host in hosts]
+            cpu_before, reading = self.cpu(pids), LoadReading.now()
             table = TableClient.from_connection_string(self.direct_storage, TABLE_NAME)
             drained = asyncio.Event()
-            under_load = asyncio.create_task(self.time_callbacks(host, load_ids, drained))
+            under_load = asyncio.create_task(self.time_callbacks(http_host, load_ids[1:], drained))
             deadline = time.monotonic() + drain_timeout(self.n)
             while True:
                 count, latest = await asyncio.to_thread(final_states, table, prefix)
@@ -563,28 +614,31 @@ class DeliveryCostBenchmark:
                     break
                 if time.monotonic() > deadline:
                     raise TimeoutError(
-                        f"app drain: {count} of {self.n} delivered before the deadline"
+                        f"{drain}: {count} of {self.n} delivered before the deadline"
                     )
                 await asyncio.sleep(COMPLETION_POLL_SECONDS)
             drained.set()
-            cpu_after = self.cpu(host.pid)
-            self.foreign_cores["app drain"] = round(reading.foreign_cores(LoadReading.now()), 2)
+            cpu_after = self.cpu(pids)
+            self.foreign_cores[drain] = round(reading.foreign_cores(LoadReading.now()), 2)
             end = latest if latest is not None else detected
-            self.phases.append(Phase("app drain", host.ready_at, end))
+            self.phases.append(Phase(drain, drain_start, end))
             latency_load = await under_load
-            seconds = end - host.ready_at
+            seconds = end - drain_start
             problems = await asyncio.to_thread(
                 unrecorded, self.producer(names), [f"{prefix}{i:05d}" for i in range(self.n)]
             )
             await asyncio.sleep(QUIET_PAUSE_SECONDS)
-            with self.phase("callbacks alone"):
-                latency_alone = await self.time_callbacks(host, alone_ids)
+            with self.phase(quiet):
+                latency_alone = await self.time_callbacks(http_host, alone)
         finally:
-            await asyncio.to_thread(host.stop)
-        self.results["throughput"]["app"] = {
+            for host in hosts:
+                await asyncio.to_thread(host.stop)
+        self.results["throughput"][topology.key] = {
             "sms": self.n,
             "seconds": round(seconds, 3),
             "sms_per_s": round(self.n / seconds, 1),
+            "hosts": [list(functions) if functions else "all" for functions in topology.groups],
+            "phase": drain,
             "cpu_ms_per_sms": self.cpu_ms_per(cpu_before, cpu_after, self.n),
             "recorded": {
                 "requests": self.n,
@@ -593,7 +647,10 @@ class DeliveryCostBenchmark:
             },
             "callbacks_timed_during_drain": latency_load.get("count", 0),
         }
-        self.results["callback_latency"] = {"alone": latency_alone, "under_load": latency_load}
+        self.results.setdefault("callback_latency", {})[topology.key] = {
+            "alone": latency_alone,
+            "under_load": latency_load,
+        }
 
     # -- the run -------------------------------------------------------------------------------
 
@@ -636,7 +693,10 @@ class DeliveryCostBenchmark:
             )
             await self.baselines()
             await self.counted_app()
-            await self.throughput_app()
+            probes = self.counted_ids[self.n :]
+            sets = [probes[i : i + self.probes] for i in range(0, len(probes), self.probes)]
+            for index, topology in enumerate(self.topologies):
+                await self.throughput_app(topology, sets[2 * index], sets[2 * index + 1])
             prober.stop()
             self.results["stalls"] = self.stalls(prober)
         self.finish(started_at, load_before)
@@ -667,15 +727,19 @@ class DeliveryCostBenchmark:
     def finish(self, started_at: datetime, load_before: list[float]) -> None:
         """Ratios, the machine and the run's own facts."""
         throughput = self.results["throughput"]
-        app, tutorial, bare = (throughput[k]["sms_per_s"] for k in ("app", "tutorial", "bare"))
+        app, one_host, tutorial, bare = (
+            throughput[k]["sms_per_s"] for k in ("app", "app_one_host", "tutorial", "bare")
+        )
         throughput["ratios"] = {
             "app_to_tutorial": ratio(app, tutorial),
             "app_to_bare": ratio(app, bare),
             "bare_to_tutorial": ratio(bare, tutorial),
+            "app_one_host_to_tutorial": ratio(one_host, tutorial),
+            "app_one_host_to_bare": ratio(one_host, bare),
+            "app_to_app_one_host": ratio(app, one_host),
         }
         stalled = self.results["stalls"]["stalled_seconds_by_phase"]
-        throughput["app"]["phase"] = "app drain"
-        for name in ("tutorial", "bare", "app"):
+        for name in THROUGHPUTS:
             phase = throughput[name]["phase"]
             throughput[name]["stalled_seconds"] = stalled.get(phase, 0.0)
             throughput[name]["others_cpu_cores"] = self.foreign_cores.get(phase)

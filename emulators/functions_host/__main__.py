@@ -1,4 +1,5 @@
-"""`python -m emulators.functions_host [--port 7071] [--app .] [--host 127.0.0.1]`."""
+"""`python -m emulators.functions_host [--port 7071] [--app .] [--host 127.0.0.1]
+[--functions NAME ...]`."""
 
 from __future__ import annotations
 
@@ -36,6 +37,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=None,
         help="HTTP port (default: local.settings.json Host.LocalHttpPort, else 7071; 0 = free)",
     )
+    parser.add_argument(
+        "--functions",
+        nargs="+",
+        metavar="NAME",
+        help=(
+            "load only these functions, as `func start --functions` does (default: all); e.g. "
+            "the HTTP functions in one host and the others in another, as Flex Consumption's "
+            "per-function scaling runs them"
+        ),
+    )
     return parser.parse_args(argv)
 
 
@@ -45,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     app_dir = Path(args.app).resolve()
     route_python_logging()
     try:
-        return asyncio.run(run_host(app_dir, args.host, args.port))
+        return asyncio.run(run_host(app_dir, args.host, args.port, args.functions))
     except (
         FunctionLoadError,
         FunctionConfigError,

@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -125,11 +126,12 @@ def _poison_client(clients: StorageClients, plan: QueueTriggerPlan) -> QueueClie
     return clients.queue(plan.connection, poison_name) if poison_name else None
 
 
-def plan_app(app_dir: Path, local: LocalSettings) -> AppPlan:
-    """Read host.json and every function.json and resolve triggers and outputs."""
+def plan_app(app_dir: Path, local: LocalSettings, only: Sequence[str] | None = None) -> AppPlan:
+    """Read host.json and every function.json and resolve triggers and outputs; with `only`
+    (`--functions`, as `func start --functions` takes it), just the functions it names."""
     plan = AppPlan(host=load_host_config(app_dir), local=local)
     settings = dict(os.environ)
-    for spec in discover_functions(app_dir):
+    for spec in _selected(discover_functions(app_dir), only, app_dir):
         if spec.disabled or is_function_disabled(spec.name, settings):
             invocation_log.log(f"Function '{spec.name}' is disabled.")
             continue
@@ -151,6 +153,21 @@ def plan_app(app_dir: Path, local: LocalSettings) -> AppPlan:
     if not plan.functions:
         raise HostStartError(f"no functions found in {app_dir} (no */function.json)")
     return plan
+
+
+def _selected(
+    specs: list[FunctionSpec], only: Sequence[str] | None, app_dir: Path
+) -> list[FunctionSpec]:
+    if not only:
+        return specs
+    names = {spec.name for spec in specs}
+    unknown = sorted(set(only) - names)
+    if unknown:
+        raise HostStartError(
+            f"--functions names {', '.join(unknown)}, which {app_dir} does not have "
+            f"(it has: {', '.join(sorted(names)) or 'none'})"
+        )
+    return [spec for spec in specs if spec.name in only]
 
 
 def _describe(plan: AppPlan, base_url: str) -> str:
@@ -225,12 +242,15 @@ def _schedule_monitor(plan: AppPlan, app_dir: Path) -> ScheduleMonitor | None:
     )
 
 
-async def run_host(app_dir: Path, host: str, port: int | None) -> int:
-    """Start the host, serve until SIGINT/SIGTERM, drain in-flight work, return the exit code."""
+async def run_host(
+    app_dir: Path, host: str, port: int | None, functions: Sequence[str] | None = None
+) -> int:
+    """Start the host, serve until SIGINT/SIGTERM, drain in-flight work, return the exit code.
+    `functions`: load only these (default: every function of the app)."""
     # Installed first: a signal during start-up then means "stop once started", not a traceback.
     stopping = _stop_on_signals()
     local = apply_settings(app_dir)
-    plan = plan_app(app_dir, local)
+    plan = plan_app(app_dir, local, functions)
     # Before anything is started: a missing blob endpoint is a settings error at start-up.
     monitor = _schedule_monitor(plan, app_dir)
     if str(app_dir) not in sys.path:

@@ -58,9 +58,9 @@ def test_run_facts(results: dict[str, Any]) -> None:
     assert "| | now | issue 8 goal |" in results["_stdout"]
 
 
-def test_three_throughputs_and_their_ratios(results: dict[str, Any]) -> None:
+def test_four_throughputs_and_their_ratios(results: dict[str, Any]) -> None:
     throughput = results["throughput"]
-    for name in ("tutorial", "bare", "app"):
+    for name in ("tutorial", "bare", "app", "app_one_host"):
         entry = throughput[name]
         assert entry["sms"] == N
         assert entry["seconds"] > 0
@@ -73,19 +73,32 @@ def test_three_throughputs_and_their_ratios(results: dict[str, Any]) -> None:
     app, tutorial, bare = (throughput[k]["sms_per_s"] for k in ("app", "tutorial", "bare"))
     assert ratios["app_to_tutorial"] == round(app / tutorial, 3)
     assert ratios["app_to_bare"] == round(app / bare, 3)
-    assert throughput["app"]["recorded"] == {"requests": N, "failures": 0, "not_fully_recorded": []}
-    assert throughput["app"]["cpu_ms_per_sms"]["host"] > 0
-    # The stand-in's loop thread is part of the host's CPU (ticks of 10 ms: may round to 0).
-    cpu = throughput["app"]["cpu_ms_per_sms"]
-    assert 0 <= cpu["host_loop_thread"] <= cpu["host"]
-    assert throughput["app"]["cpu_ms_per_sms"]["azurite"] > 0
+    one_host = throughput["app_one_host"]["sms_per_s"]
+    assert ratios["app_one_host_to_tutorial"] == round(one_host / tutorial, 3)
+    assert ratios["app_one_host_to_bare"] == round(one_host / bare, 3)
+    assert ratios["app_to_app_one_host"] == round(app / one_host, 3)
+    # As Flex Consumption runs the app: the HTTP functions on a host of their own.
+    assert throughput["app"]["hosts"] == [
+        ["status_callback", "twiml_voice"],
+        ["send_call", "send_sms", "status_sweeper"],
+    ]
+    assert throughput["app_one_host"]["hosts"] == ["all"]
+    for name in ("app", "app_one_host"):
+        entry = throughput[name]
+        assert entry["recorded"] == {"requests": N, "failures": 0, "not_fully_recorded": []}
+        # The stand-in's loop threads are part of the hosts' CPU (ticks of 10 ms: may be 0).
+        cpu = entry["cpu_ms_per_sms"]
+        assert 0 <= cpu["host_loop_thread"] <= cpu["host"]
+        assert cpu["host"] > 0
+        assert cpu["azurite"] > 0
 
 
 def test_storage_requests_per_phase(results: dict[str, Any]) -> None:
     storage = results["storage_requests"]
     send, callback, repeated = (storage[k] for k in ("send_path", "callback", "repeated_callback"))
     assert storage["recorded"]["failures"] == 0
-    assert send["units"] == N + 2 * probe_set_size(N)
+    # N, then two probe sets (under load, alone) for each of the two ways hosts are run.
+    assert send["units"] == N + 4 * probe_set_size(N)
     assert callback["units"] == 2 * N
     assert repeated["units"] == N
     # Each request message is deleted exactly once, all on the send path.
@@ -107,18 +120,20 @@ def test_storage_requests_per_phase(results: dict[str, Any]) -> None:
 
 
 def test_latency_imports_start_and_stalls(results: dict[str, Any]) -> None:
-    alone = results["callback_latency"]["alone"]
-    under_load = results["callback_latency"]["under_load"]
-    assert alone["count"] == 2 * probe_set_size(N)
-    assert all(status.startswith("2") for status in alone["answers"])
-    assert under_load["count"] >= 1
-    for summary in (alone, under_load):
-        assert 0 < summary["p50_ms"] <= summary["p99_ms"] <= summary["max_ms"]
+    for name in ("app", "app_one_host"):
+        alone = results["callback_latency"][name]["alone"]
+        under_load = results["callback_latency"][name]["under_load"]
+        assert alone["count"] == 2 * probe_set_size(N)
+        assert all(status.startswith("2") for status in alone["answers"])
+        assert under_load["count"] >= 1
+        for summary in (alone, under_load):
+            assert 0 < summary["p50_ms"] <= summary["p99_ms"] <= summary["max_ms"]
     assert set(results["import_ms"]) == set(function_folders())
     assert all(entry["median_ms"] > 0 for entry in results["import_ms"].values())
     starts = results["host_start_s"]
     assert starts["counted_host"]["until_listening"] > 0
-    assert starts["throughput_host"]["until_listening"] > 0
+    assert starts["throughput_app"]["until_listening"] > 0
+    assert starts["throughput_app_one_host"]["until_listening"] > 0
     stalls = results["stalls"]
     assert stalls["probes"] > 0
     assert isinstance(stalls["stalls"], list)
@@ -130,6 +145,6 @@ def test_latency_imports_start_and_stalls(results: dict[str, Any]) -> None:
         shown = f"{answers['p50_ms']}/{answers['p99_ms']} ms"
         assert shown in printed_summary(results)
         assert shown in markdown_table(results)
-    assert {"app drain", "send path (counted)", "tutorial loop"} <= {
+    assert {"app drain", "app drain (one host)", "send path (counted)", "tutorial loop"} <= {
         phase["name"] for phase in results["phases"]
     }

@@ -39,16 +39,22 @@ def no_logging_route(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_main_runs_the_host_on_the_resolved_app(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    calls: list[tuple[Path, str, int | None]] = []
+    calls: list[tuple[Path, str, int | None, list[str] | None]] = []
 
-    async def run_host(app_dir: Path, host: str, port: int | None) -> int:
-        calls.append((app_dir, host, port))
+    async def run_host(
+        app_dir: Path, host: str, port: int | None, functions: list[str] | None
+    ) -> int:
+        calls.append((app_dir, host, port, functions))
         return 0
 
     monkeypatch.setattr(host_main, "run_host", run_host)
     monkeypatch.chdir(tmp_path)
     assert host_main.main(["--app", "sub/..", "--port", "7099"]) == 0
-    assert calls == [(tmp_path.resolve(), "127.0.0.1", 7099)]
+    assert host_main.main(["--functions", "status_callback", "twiml_voice"]) == 0
+    assert calls == [
+        (tmp_path.resolve(), "127.0.0.1", 7099, None),
+        (tmp_path.resolve(), "127.0.0.1", None, ["status_callback", "twiml_voice"]),
+    ]
 
 
 @pytest.mark.usefixtures("no_logging_route")
@@ -66,7 +72,9 @@ def test_main_runs_the_host_on_the_resolved_app(
 def test_a_start_up_error_is_one_line_and_exit_code_1(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], error: Exception
 ) -> None:
-    async def run_host(app_dir: Path, host: str, port: int | None) -> int:
+    async def run_host(
+        app_dir: Path, host: str, port: int | None, functions: list[str] | None
+    ) -> int:
         raise error
 
     monkeypatch.setattr(host_main, "run_host", run_host)

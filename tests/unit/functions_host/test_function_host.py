@@ -144,6 +144,31 @@ def test_a_function_the_host_cannot_run_stops_start_up(
 
 
 @pytest.mark.usefixtures("environ")
+def test_functions_loads_only_the_functions_it_names(app: Path) -> None:
+    write_function(app, "worker", queue_trigger("jobs"), QUEUE_OUT)
+    write_function(app, "hook", HTTP, HTTP_OUT)
+    write_function(app, "tick", TIMER)
+    plan = plan_app(app, LocalSettings(), ["hook", "tick"])
+    assert [f.name for f in plan.functions] == ["hook", "tick"]
+    assert (len(plan.routes), len(plan.timers), plan.queues) == (1, 1, [])
+    assert set(plan.outputs) == {"hook", "tick"}
+    assert [f.name for f in plan_app(app, LocalSettings(), []).functions] == [
+        "hook",
+        "tick",
+        "worker",
+    ]
+
+
+@pytest.mark.usefixtures("environ")
+def test_functions_naming_a_function_the_app_lacks_stops_start_up(app: Path) -> None:
+    write_function(app, "hook", HTTP, HTTP_OUT)
+    with pytest.raises(
+        HostStartError, match=r"--functions names nope, which .* does not have \(it has: hook\)"
+    ):
+        plan_app(app, LocalSettings(), ["hook", "nope"])
+
+
+@pytest.mark.usefixtures("environ")
 def test_an_app_without_functions_does_not_start(app: Path) -> None:
     with pytest.raises(HostStartError, match=r"no functions found in .* \(no \*/function.json\)"):
         plan_app(app, LocalSettings())
