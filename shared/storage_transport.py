@@ -170,7 +170,9 @@ class StorageResponse(HttpResponseImpl):
     """An azure-core response over a urllib3 answer whose body was read whole."""
 
     def __init__(self, request: HttpRequest, answer: urllib3.BaseHTTPResponse) -> None:
-        headers = case_insensitive_dict(answer.headers.items())
+        # The mapping, not its items: a header the answer repeats keeps every value, joined
+        # with ", " as `requests` gives it (the items list each value on its own).
+        headers = case_insensitive_dict(answer.headers)
         super().__init__(
             request=request,
             internal_response=answer,

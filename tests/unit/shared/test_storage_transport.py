@@ -31,6 +31,7 @@ from urllib3.exceptions import (
 
 from shared.storage_transport import (
     StoragePools,
+    StorageResponse,
     StorageTransport,
     proxy_for,
     service_error,
@@ -153,6 +154,16 @@ def test_the_answer_becomes_an_azure_core_response_read_whole() -> None:
     assert response.json() == {"PartitionKey": "p"}
     assert b"".join(response.iter_bytes()) == b'{"PartitionKey": "p"}'
     assert response.is_closed
+
+
+def test_a_header_the_answer_repeats_keeps_every_value_as_requests_joins_them() -> None:
+    headers = urllib3.HTTPHeaderDict()
+    for name, value in (("Vary", "Origin"), ("vary", "Accept"), ("ETag", 'W/"1"')):
+        headers.add(name, value)
+    answer = urllib3.HTTPResponse(body=b"", status=200, headers=headers, preload_content=True)
+    response = StorageResponse(HttpRequest("GET", URL), answer)
+    assert response.headers["Vary"] == "Origin, Accept"
+    assert response.headers["etag"] == 'W/"1"'
 
 
 def test_an_answer_asked_for_as_a_stream_is_read_whole_too() -> None:
