@@ -46,7 +46,7 @@ from urllib3.exceptions import (
     ReadTimeoutError,
     SSLError,
 )
-from urllib3.util import Timeout
+from urllib3.util import Timeout, parse_url
 
 if TYPE_CHECKING:
     from azure.core.rest import HttpRequest
@@ -83,14 +83,15 @@ def trust_keywords(verify: bool | str, cert: str | tuple[str, str] | None) -> di
 
 
 def proxy_for(url: str, proxies: Mapping[str, str] | None) -> str | None:
-    """The proxy `proxies` (scheme → proxy URL, or `all`) names for `url`, or None."""
+    """The proxy `proxies` (scheme → proxy URL, or `all`) names for `url`, or None; one
+    written without a scheme (`proxy:3128`) is an http proxy, as `requests` takes it."""
     if not proxies:
         return None
     scheme = url.split(":", 1)[0].lower()
     for key in PROXY_KEYS:
         proxy = proxies.get(key.format(scheme=scheme))
         if proxy:
-            return proxy
+            return proxy if parse_url(proxy).scheme else f"http://{proxy}"
     return None
 
 

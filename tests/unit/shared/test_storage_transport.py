@@ -138,6 +138,10 @@ def test_the_proxy_policys_proxies_choose_the_proxy_for_the_urls_scheme() -> Non
         ({"http": PROXY}, "http://127.0.0.1:10002/devstoreaccount1", PROXY),
         ({"all": PROXY, "https": "http://first:1"}, URL, "http://first:1"),
         ({"https": ""}, URL, None),
+        # Without a scheme, `requests` takes a proxy (e.g. HTTPS_PROXY=proxy:3128) for http.
+        ({"https": "proxy.example.test:3128"}, URL, "http://proxy.example.test:3128"),
+        ({"http": "127.0.0.1:3128"}, "http://127.0.0.1:10002/a", "http://127.0.0.1:3128"),
+        ({"https": "https://proxy.example.test"}, URL, "https://proxy.example.test"),
     ],
 )
 def test_proxy_for(proxies: dict[str, str] | None, url: str, expected: str | None) -> None:
