@@ -10,7 +10,8 @@ What this transport does, as azure-core's `RequestsTransport` does it:
 - timeouts per client (`connection_timeout`, `read_timeout`), overridable per call;
 - trust: `connection_verify` True (certifi's bundle, as `requests` uses), False, or a CA bundle
   file or folder; `connection_cert` a client certificate file or (certificate, key) pair;
-- a proxy per request from the `proxies` the SDK's proxy policy passes (scheme, else `all`);
+- a proxy per request from the `proxies` the SDK's proxy policy passes (scheme, else `all`;
+  `http://` when it names none), with the user and password in its URL as Basic credentials;
 - no retries and no redirects of its own (the SDK's retry and redirect policies do those);
 - each failure as the azure-core error the retry policy expects.
 
@@ -27,6 +28,7 @@ import os
 import threading
 from collections.abc import Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
 
 import urllib3
 from azure.core.exceptions import (
@@ -46,7 +48,7 @@ from urllib3.exceptions import (
     ReadTimeoutError,
     SSLError,
 )
-from urllib3.util import Timeout, parse_url
+from urllib3.util import Timeout, make_headers, parse_url
 
 if TYPE_CHECKING:
     from azure.core.rest import HttpRequest
@@ -95,6 +97,15 @@ def proxy_for(url: str, proxies: Mapping[str, str] | None) -> str | None:
     return None
 
 
+def proxy_credentials(proxy: str) -> dict[str, str]:
+    """The `Proxy-Authorization` header for the user and password in `proxy`'s URL, as
+    `requests` sends it (urllib3 ignores them); none without both."""
+    parts = urlsplit(proxy)
+    if not parts.username or parts.password is None:
+        return {}
+    return make_headers(proxy_basic_auth=f"{unquote(parts.username)}:{unquote(parts.password)}")
+
+
 class StoragePools:
     """The process's connection pools for storage: one urllib3 `PoolManager` (or
     `ProxyManager`) per proxy and trust setting, made on first use and shared by every client
@@ -126,7 +137,7 @@ class StoragePools:
         keywords = {"maxsize": self._pool_size, **trust_keywords(verify, cert)}
         if proxy is None:
             return urllib3.PoolManager(**keywords)
-        return urllib3.ProxyManager(proxy, **keywords)
+        return urllib3.ProxyManager(proxy, proxy_headers=proxy_credentials(proxy), **keywords)
 
     def urlopen(
         self,

@@ -224,3 +224,54 @@ def test_transports_share_the_pools_connections(
         assert response.json() == {}
     assert len(connections) == 1
     pools.clear()
+
+
+def _client_via(proxy_env: str, endpoint: str, plain_env: pytest.MonkeyPatch) -> TableClient:
+    plain_env.setenv("HTTP_PROXY", proxy_env)
+    plain_env.setenv("HTTPS_PROXY", proxy_env)
+    connection = ConnectionString(
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+        "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/"
+        f"K1SZFPTOtr/KBHBeksoGMGw==;TableEndpoint={endpoint}"
+    )
+    service = table_service_client(connection, retry_total=0, **TIMEOUTS)
+    return service.get_table_client("t")
+
+
+def test_the_environments_proxy_gets_each_request_with_its_credentials_as_requests_sends_them(
+    plain_env: pytest.MonkeyPatch,
+    loopback_server: Callable[[Callable[[socket.socket], None]], int],
+) -> None:
+    heads: list[bytes] = []
+
+    def proxy(connection: socket.socket) -> None:
+        heads.append(_read_request(connection))
+        if heads[-1].startswith(b"CONNECT "):
+            connection.sendall(b"HTTP/1.1 407 Proxy Authentication Required\r\n\r\n")
+        else:
+            connection.sendall(ANSWER)
+        connection.close()
+
+    port = loopback_server(proxy)
+    # No scheme: an http proxy, as `requests` reads HTTP_PROXY (the endpoint is never resolved).
+    _client_via(f"127.0.0.1:{port}", "http://storage.test/acct", plain_env).get_entity("p", "r")
+    # Credentials in the URL: Basic proxy authorization, for a forwarded request and a tunnel.
+    with_user = f"http://us%40er:p%3Ass@127.0.0.1:{port}"
+    _client_via(with_user, "http://storage.test/acct", plain_env).get_entity("p", "r")
+    with pytest.raises(ServiceRequestError):  # the proxy refused the tunnel
+        _client_via(with_user, "https://storage.test/acct", plain_env).get_entity("p", "r")
+    plain, forwarded, tunnel = heads
+    assert plain.startswith(b"GET http://storage.test/acct/t(PartitionKey='p',RowKey='r') ")
+    assert b"proxy-authorization" not in _headers(plain)
+    assert forwarded.startswith(b"GET http://storage.test/acct/t(PartitionKey='p',RowKey='r') ")
+    assert tunnel.startswith(b"CONNECT storage.test:443 ")
+    for head in (forwarded, tunnel):
+        assert _headers(head).get(b"proxy-authorization") == b"Basic dXNAZXI6cDpzcw=="
+
+
+def _headers(head: bytes) -> dict[bytes, bytes]:
+    lines = head.split(b"\r\n\r\n")[0].split(b"\r\n")[1:]
+    return {
+        name.strip().lower(): value.strip()
+        for name, _, value in (line.partition(b":") for line in lines)
+    }

@@ -244,8 +244,27 @@ def test_one_manager_per_proxy_and_trust_setting_made_once() -> None:
     assert isinstance(proxied, urllib3.ProxyManager)
     assert proxied.proxy is not None
     assert proxied.proxy.url == PROXY
+    assert "proxy-authorization" not in proxied.proxy_headers
     unchecked = pools.manager(None, False, None)
     assert len({id(direct), id(proxied), id(unchecked)}) == 3
     assert unchecked.connection_pool_kw["cert_reqs"] == "CERT_NONE"
     pools.clear()
     assert pools.manager(None, True, None) is not direct
+
+
+@pytest.mark.parametrize(
+    ("proxy", "expected"),
+    [
+        # As `requests` sends them: the URL's user and password, %-decoded, as Basic credentials.
+        ("http://us%40er:p%3Ass@proxy.example.test:3128", "Basic dXNAZXI6cDpzcw=="),
+        ("http://user:@proxy.example.test:3128", "Basic dXNlcjo="),
+        ("http://user@proxy.example.test:3128", None),
+        (PROXY, None),
+    ],
+)
+def test_a_proxy_urls_credentials_become_its_proxy_authorization(
+    proxy: str, expected: str | None
+) -> None:
+    manager = StoragePools().manager(proxy, True, None)
+    assert isinstance(manager, urllib3.ProxyManager)
+    assert manager.proxy_headers.get("proxy-authorization") == expected
