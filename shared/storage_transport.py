@@ -257,12 +257,20 @@ class StorageTransport(HttpTransport["HttpRequest", StorageResponse]):
             connect=kwargs.get("connection_timeout", self._timeouts[0]),
             read=kwargs.get("read_timeout", self._timeouts[1]),
         )
+        body, headers = request.content, request.headers
+        if isinstance(body, str):
+            # azure-core's Content-Length counts the characters; the bytes sent are UTF-8, and
+            # `requests` sent their length (a short one leaves bytes for the next request).
+            body = body.encode()
+            if "Content-Length" in headers:
+                headers = case_insensitive_dict(headers)
+                headers["Content-Length"] = str(len(body))
         try:
             answer = self._pools.urlopen(
                 request.method,
                 request.url,
-                body=request.content,
-                headers=request.headers,
+                body=body,
+                headers=headers,
                 timeout=timeout,
                 proxy=proxy_for(request.url, proxies),
                 verify=kwargs.get("connection_verify", self._verify),

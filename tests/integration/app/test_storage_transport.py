@@ -275,3 +275,36 @@ def _headers(head: bytes) -> dict[bytes, bytes]:
         name.strip().lower(): value.strip()
         for name, _, value in (line.partition(b":") for line in lines)
     }
+
+
+def test_a_text_body_arrives_whole_and_the_connection_stays_in_step(
+    plain_env: pytest.MonkeyPatch,
+    loopback_server: Callable[[Callable[[socket.socket], None]], int],
+) -> None:
+    received: list[tuple[bytes, bytes]] = []
+
+    def keep_alive(connection: socket.socket) -> None:
+        data = b""
+        while True:
+            while b"\r\n\r\n" not in data:
+                chunk = connection.recv(65536)
+                if not chunk:
+                    return
+                data += chunk
+            head, _, data = data.partition(b"\r\n\r\n")
+            length = int(_headers(head + b"\r\n\r\n").get(b"content-length", b"0"))
+            while len(data) < length:
+                chunk = connection.recv(65536)
+                if not chunk:
+                    return
+                data += chunk
+            received.append((head.split(b"\r\n")[0], data[:length]))
+            data = data[length:]
+            connection.sendall(ANSWER)
+
+    port = loopback_server(keep_alive)
+    transport = StorageTransport(pools=StoragePools(), **TIMEOUTS)
+    text = '{"body": "d\u00e9j\u00e0 vu \u2713"}'
+    transport.send(HttpRequest("PUT", f"http://127.0.0.1:{port}/x", content=text))
+    transport.send(HttpRequest("GET", f"http://127.0.0.1:{port}/y"))
+    assert received == [(b"PUT /x HTTP/1.1", text.encode()), (b"GET /y HTTP/1.1", b"")]

@@ -170,6 +170,21 @@ def test_a_header_the_answer_repeats_keeps_every_value_as_requests_joins_them() 
     assert response.headers["etag"] == 'W/"1"'
 
 
+def test_a_text_body_goes_as_utf8_with_its_length_in_bytes() -> None:
+    # azure-core counts a str body's characters for Content-Length; the bytes sent are UTF-8
+    # (a length short of them would leave bytes on the connection for the next request).
+    pools = AnsweringPools()
+    text = '{"body": "d\u00e9j\u00e0 vu \u2713"}'
+    request = HttpRequest("PUT", URL, content=text)
+    assert request.headers["Content-Length"] == str(len(text)) == "21"
+    StorageTransport(pools=pools).send(request)
+    (call,) = pools.calls
+    assert call["body"] == text.encode()
+    assert call["headers"]["Content-Length"] == str(len(text.encode())) == "25"
+    assert [name.lower() for name in call["headers"]].count("content-length") == 1
+    assert request.headers["Content-Length"] == "21"  # the SDK's request is left as it was
+
+
 def test_an_answer_asked_for_as_a_stream_is_read_whole_too() -> None:
     # The tables SDK asks for a batch's answer as a stream, then reads it whole.
     pools = AnsweringPools(body=b"--batch--")
