@@ -26,7 +26,9 @@ from azure.data.tables import TableClient, UpdateMode
 from shared.storage_connection import ConnectionString, queue_client, table_service_client
 from shared.storage_transport import StoragePools, StorageTransport
 
-TIMEOUTS: dict[str, Any] = {"connection_timeout": 2, "read_timeout": 2}
+# The app's own timeouts (shared/app_services.py): Azurite on a loaded machine can pause for
+# seconds, and a POST whose answer timed out is not retried.
+TIMEOUTS: dict[str, Any] = {"connection_timeout": 5, "read_timeout": 20}
 ANSWER = (
     b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
     b"Connection: keep-alive\r\n\r\n{}"
@@ -114,7 +116,7 @@ def _read_request(connection: socket.socket) -> bytes:
     return data
 
 
-def _table(port: int, retries: int = 0, read_timeout: float = 2) -> TableClient:
+def _table(port: int, retries: int = 0, read_timeout: float = 20) -> TableClient:
     connection = ConnectionString(
         "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
         "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/"
@@ -122,7 +124,7 @@ def _table(port: int, retries: int = 0, read_timeout: float = 2) -> TableClient:
     )
     service = table_service_client(
         connection,
-        connection_timeout=2,
+        connection_timeout=5,
         read_timeout=read_timeout,
         retry_total=retries,
         retry_backoff_factor=0,
