@@ -41,6 +41,7 @@ from azure.core.pipeline.transport import HttpTransport
 from azure.core.rest._http_response_impl import HttpResponseImpl
 from azure.core.utils import case_insensitive_dict
 from urllib3.exceptions import (
+    ClosedPoolError,
     ConnectTimeoutError,
     HTTPError,
     NewConnectionError,
@@ -201,9 +202,11 @@ class StorageResponse(HttpResponseImpl):
 
 def service_error(error: HTTPError) -> ServiceRequestError | ServiceResponseError:
     """The azure-core error for a urllib3 failure: the request was not sent (connect, TLS,
-    proxy; the SDK retries it), or its answer was not read (the SDK retries idempotent
-    requests); timeouts as their own kinds."""
-    if isinstance(error, NewConnectionError | ProxyError | SSLError):
+    proxy, a closed pool), or its answer was not read; timeouts as their own kinds. The retry
+    policies count the two apart (`retry_connect`, `retry_read`); which requests they send
+    again does not depend on it: the tables SDK's only idempotent methods (never a POST, nor
+    a merge's PATCH), the queue SDK's every method."""
+    if isinstance(error, NewConnectionError | ProxyError | SSLError | ClosedPoolError):
         return ServiceRequestError(error, error=error)
     if isinstance(error, ConnectTimeoutError):
         return ServiceRequestTimeoutError(error, error=error)
