@@ -10,7 +10,8 @@ What this transport does, as azure-core's `RequestsTransport` does it:
 - timeouts per client (`connection_timeout`, `read_timeout`), overridable per call;
 - trust: `connection_verify` True (certifi's bundle, as `requests` uses), False, or a CA bundle
   file or folder; `connection_cert` a client certificate file or (certificate, key) pair;
-- a proxy per request from the `proxies` the SDK's proxy policy passes (scheme, else `all`);
+- a proxy per request from the `proxies` the SDK's proxy policy passes (scheme, else `all`;
+  `http://` when it names none), with the user and password in its URL as Basic credentials;
 - no retries and no redirects of its own (the SDK's retry and redirect policies do those);
 - each failure as the azure-core error the retry policy expects.
 
@@ -27,6 +28,7 @@ import os
 import threading
 from collections.abc import Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
 
 import urllib3
 from azure.core.exceptions import (
@@ -39,6 +41,7 @@ from azure.core.pipeline.transport import HttpTransport
 from azure.core.rest._http_response_impl import HttpResponseImpl
 from azure.core.utils import case_insensitive_dict
 from urllib3.exceptions import (
+    ClosedPoolError,
     ConnectTimeoutError,
     HTTPError,
     NewConnectionError,
@@ -46,7 +49,7 @@ from urllib3.exceptions import (
     ReadTimeoutError,
     SSLError,
 )
-from urllib3.util import Timeout
+from urllib3.util import Timeout, make_headers, parse_url
 
 if TYPE_CHECKING:
     from azure.core.rest import HttpRequest
@@ -83,15 +86,25 @@ def trust_keywords(verify: bool | str, cert: str | tuple[str, str] | None) -> di
 
 
 def proxy_for(url: str, proxies: Mapping[str, str] | None) -> str | None:
-    """The proxy `proxies` (scheme → proxy URL, or `all`) names for `url`, or None."""
+    """The proxy `proxies` (scheme → proxy URL, or `all`) names for `url`, or None; one
+    written without a scheme (`proxy:3128`) is an http proxy, as `requests` takes it."""
     if not proxies:
         return None
     scheme = url.split(":", 1)[0].lower()
     for key in PROXY_KEYS:
         proxy = proxies.get(key.format(scheme=scheme))
         if proxy:
-            return proxy
+            return proxy if parse_url(proxy).scheme else f"http://{proxy}"
     return None
+
+
+def proxy_credentials(proxy: str) -> dict[str, str]:
+    """The `Proxy-Authorization` header for the user and password in `proxy`'s URL, as
+    `requests` sends it (urllib3 ignores them); none without both."""
+    parts = urlsplit(proxy)
+    if not parts.username or parts.password is None:
+        return {}
+    return make_headers(proxy_basic_auth=f"{unquote(parts.username)}:{unquote(parts.password)}")
 
 
 class StoragePools:
@@ -125,7 +138,7 @@ class StoragePools:
         keywords = {"maxsize": self._pool_size, **trust_keywords(verify, cert)}
         if proxy is None:
             return urllib3.PoolManager(**keywords)
-        return urllib3.ProxyManager(proxy, **keywords)
+        return urllib3.ProxyManager(proxy, proxy_headers=proxy_credentials(proxy), **keywords)
 
     def urlopen(
         self,
@@ -170,7 +183,9 @@ class StorageResponse(HttpResponseImpl):
     """An azure-core response over a urllib3 answer whose body was read whole."""
 
     def __init__(self, request: HttpRequest, answer: urllib3.BaseHTTPResponse) -> None:
-        headers = case_insensitive_dict(answer.headers.items())
+        # The mapping, not its items: a header the answer repeats keeps every value, joined
+        # with ", " as `requests` gives it (the items list each value on its own).
+        headers = case_insensitive_dict(answer.headers)
         super().__init__(
             request=request,
             internal_response=answer,
@@ -187,9 +202,11 @@ class StorageResponse(HttpResponseImpl):
 
 def service_error(error: HTTPError) -> ServiceRequestError | ServiceResponseError:
     """The azure-core error for a urllib3 failure: the request was not sent (connect, TLS,
-    proxy; the SDK retries it), or its answer was not read (the SDK retries idempotent
-    requests); timeouts as their own kinds."""
-    if isinstance(error, NewConnectionError | ProxyError | SSLError):
+    proxy, a closed pool), or its answer was not read; timeouts as their own kinds. The retry
+    policies count the two apart (`retry_connect`, `retry_read`); which requests they send
+    again does not depend on it: the tables SDK's only idempotent methods (never a POST, nor
+    a merge's PATCH), the queue SDK's every method."""
+    if isinstance(error, NewConnectionError | ProxyError | SSLError | ClosedPoolError):
         return ServiceRequestError(error, error=error)
     if isinstance(error, ConnectTimeoutError):
         return ServiceRequestTimeoutError(error, error=error)
@@ -243,12 +260,20 @@ class StorageTransport(HttpTransport["HttpRequest", StorageResponse]):
             connect=kwargs.get("connection_timeout", self._timeouts[0]),
             read=kwargs.get("read_timeout", self._timeouts[1]),
         )
+        body, headers = request.content, request.headers
+        if isinstance(body, str):
+            # azure-core's Content-Length counts the characters; the bytes sent are UTF-8, and
+            # `requests` sent their length (a short one leaves bytes for the next request).
+            body = body.encode()
+            if "Content-Length" in headers:
+                headers = case_insensitive_dict(headers)
+                headers["Content-Length"] = str(len(body))
         try:
             answer = self._pools.urlopen(
                 request.method,
                 request.url,
-                body=request.content,
-                headers=request.headers,
+                body=body,
+                headers=headers,
                 timeout=timeout,
                 proxy=proxy_for(request.url, proxies),
                 verify=kwargs.get("connection_verify", self._verify),

@@ -26,7 +26,9 @@ from azure.data.tables import TableClient, UpdateMode
 from shared.storage_connection import ConnectionString, queue_client, table_service_client
 from shared.storage_transport import StoragePools, StorageTransport
 
-TIMEOUTS: dict[str, Any] = {"connection_timeout": 2, "read_timeout": 2}
+# The app's own timeouts (shared/app_services.py): Azurite on a loaded machine can pause for
+# seconds, and a POST whose answer timed out is not retried.
+TIMEOUTS: dict[str, Any] = {"connection_timeout": 5, "read_timeout": 20}
 ANSWER = (
     b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
     b"Connection: keep-alive\r\n\r\n{}"
@@ -114,7 +116,7 @@ def _read_request(connection: socket.socket) -> bytes:
     return data
 
 
-def _table(port: int, retries: int = 0, read_timeout: float = 2) -> TableClient:
+def _table(port: int, retries: int = 0, read_timeout: float = 20) -> TableClient:
     connection = ConnectionString(
         "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
         "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/"
@@ -122,7 +124,7 @@ def _table(port: int, retries: int = 0, read_timeout: float = 2) -> TableClient:
     )
     service = table_service_client(
         connection,
-        connection_timeout=2,
+        connection_timeout=5,
         read_timeout=read_timeout,
         retry_total=retries,
         retry_backoff_factor=0,
@@ -224,3 +226,87 @@ def test_transports_share_the_pools_connections(
         assert response.json() == {}
     assert len(connections) == 1
     pools.clear()
+
+
+def _client_via(proxy_env: str, endpoint: str, plain_env: pytest.MonkeyPatch) -> TableClient:
+    plain_env.setenv("HTTP_PROXY", proxy_env)
+    plain_env.setenv("HTTPS_PROXY", proxy_env)
+    connection = ConnectionString(
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+        "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/"
+        f"K1SZFPTOtr/KBHBeksoGMGw==;TableEndpoint={endpoint}"
+    )
+    service = table_service_client(connection, retry_total=0, **TIMEOUTS)
+    return service.get_table_client("t")
+
+
+def test_the_environments_proxy_gets_each_request_with_its_credentials_as_requests_sends_them(
+    plain_env: pytest.MonkeyPatch,
+    loopback_server: Callable[[Callable[[socket.socket], None]], int],
+) -> None:
+    heads: list[bytes] = []
+
+    def proxy(connection: socket.socket) -> None:
+        heads.append(_read_request(connection))
+        if heads[-1].startswith(b"CONNECT "):
+            connection.sendall(b"HTTP/1.1 407 Proxy Authentication Required\r\n\r\n")
+        else:
+            connection.sendall(ANSWER)
+        connection.close()
+
+    port = loopback_server(proxy)
+    # No scheme: an http proxy, as `requests` reads HTTP_PROXY (the endpoint is never resolved).
+    _client_via(f"127.0.0.1:{port}", "http://storage.test/acct", plain_env).get_entity("p", "r")
+    # Credentials in the URL: Basic proxy authorization, for a forwarded request and a tunnel.
+    with_user = f"http://us%40er:p%3Ass@127.0.0.1:{port}"
+    _client_via(with_user, "http://storage.test/acct", plain_env).get_entity("p", "r")
+    with pytest.raises(ServiceRequestError):  # the proxy refused the tunnel
+        _client_via(with_user, "https://storage.test/acct", plain_env).get_entity("p", "r")
+    plain, forwarded, tunnel = heads
+    assert plain.startswith(b"GET http://storage.test/acct/t(PartitionKey='p',RowKey='r') ")
+    assert b"proxy-authorization" not in _headers(plain)
+    assert forwarded.startswith(b"GET http://storage.test/acct/t(PartitionKey='p',RowKey='r') ")
+    assert tunnel.startswith(b"CONNECT storage.test:443 ")
+    for head in (forwarded, tunnel):
+        assert _headers(head).get(b"proxy-authorization") == b"Basic dXNAZXI6cDpzcw=="
+
+
+def _headers(head: bytes) -> dict[bytes, bytes]:
+    lines = head.split(b"\r\n\r\n")[0].split(b"\r\n")[1:]
+    return {
+        name.strip().lower(): value.strip()
+        for name, _, value in (line.partition(b":") for line in lines)
+    }
+
+
+def test_a_text_body_arrives_whole_and_the_connection_stays_in_step(
+    plain_env: pytest.MonkeyPatch,
+    loopback_server: Callable[[Callable[[socket.socket], None]], int],
+) -> None:
+    received: list[tuple[bytes, bytes]] = []
+
+    def keep_alive(connection: socket.socket) -> None:
+        data = b""
+        while True:
+            while b"\r\n\r\n" not in data:
+                chunk = connection.recv(65536)
+                if not chunk:
+                    return
+                data += chunk
+            head, _, data = data.partition(b"\r\n\r\n")
+            length = int(_headers(head + b"\r\n\r\n").get(b"content-length", b"0"))
+            while len(data) < length:
+                chunk = connection.recv(65536)
+                if not chunk:
+                    return
+                data += chunk
+            received.append((head.split(b"\r\n")[0], data[:length]))
+            data = data[length:]
+            connection.sendall(ANSWER)
+
+    port = loopback_server(keep_alive)
+    transport = StorageTransport(pools=StoragePools(), **TIMEOUTS)
+    text = '{"body": "d\u00e9j\u00e0 vu \u2713"}'
+    transport.send(HttpRequest("PUT", f"http://127.0.0.1:{port}/x", content=text))
+    transport.send(HttpRequest("GET", f"http://127.0.0.1:{port}/y"))
+    assert received == [(b"PUT /x HTTP/1.1", text.encode()), (b"GET /y HTTP/1.1", b"")]

@@ -20,6 +20,7 @@ from azure.core.exceptions import (
 )
 from azure.core.rest import HttpRequest
 from urllib3.exceptions import (
+    ClosedPoolError,
     ConnectTimeoutError,
     HTTPError,
     NewConnectionError,
@@ -31,6 +32,7 @@ from urllib3.exceptions import (
 
 from shared.storage_transport import (
     StoragePools,
+    StorageResponse,
     StorageTransport,
     proxy_for,
     service_error,
@@ -137,6 +139,10 @@ def test_the_proxy_policys_proxies_choose_the_proxy_for_the_urls_scheme() -> Non
         ({"http": PROXY}, "http://127.0.0.1:10002/devstoreaccount1", PROXY),
         ({"all": PROXY, "https": "http://first:1"}, URL, "http://first:1"),
         ({"https": ""}, URL, None),
+        # Without a scheme, `requests` takes a proxy (e.g. HTTPS_PROXY=proxy:3128) for http.
+        ({"https": "proxy.example.test:3128"}, URL, "http://proxy.example.test:3128"),
+        ({"http": "127.0.0.1:3128"}, "http://127.0.0.1:10002/a", "http://127.0.0.1:3128"),
+        ({"https": "https://proxy.example.test"}, URL, "https://proxy.example.test"),
     ],
 )
 def test_proxy_for(proxies: dict[str, str] | None, url: str, expected: str | None) -> None:
@@ -155,6 +161,31 @@ def test_the_answer_becomes_an_azure_core_response_read_whole() -> None:
     assert response.is_closed
 
 
+def test_a_header_the_answer_repeats_keeps_every_value_as_requests_joins_them() -> None:
+    headers = urllib3.HTTPHeaderDict()
+    for name, value in (("Vary", "Origin"), ("vary", "Accept"), ("ETag", 'W/"1"')):
+        headers.add(name, value)
+    answer = urllib3.HTTPResponse(body=b"", status=200, headers=headers, preload_content=True)
+    response = StorageResponse(HttpRequest("GET", URL), answer)
+    assert response.headers["Vary"] == "Origin, Accept"
+    assert response.headers["etag"] == 'W/"1"'
+
+
+def test_a_text_body_goes_as_utf8_with_its_length_in_bytes() -> None:
+    # azure-core counts a str body's characters for Content-Length; the bytes sent are UTF-8
+    # (a length short of them would leave bytes on the connection for the next request).
+    pools = AnsweringPools()
+    text = '{"body": "d\u00e9j\u00e0 vu \u2713"}'
+    request = HttpRequest("PUT", URL, content=text)
+    assert request.headers["Content-Length"] == str(len(text)) == "21"
+    StorageTransport(pools=pools).send(request)
+    (call,) = pools.calls
+    assert call["body"] == text.encode()
+    assert call["headers"]["Content-Length"] == str(len(text.encode())) == "25"
+    assert [name.lower() for name in call["headers"]].count("content-length") == 1
+    assert request.headers["Content-Length"] == "21"  # the SDK's request is left as it was
+
+
 def test_an_answer_asked_for_as_a_stream_is_read_whole_too() -> None:
     # The tables SDK asks for a batch's answer as a stream, then reads it whole.
     pools = AnsweringPools(body=b"--batch--")
@@ -169,6 +200,9 @@ def test_an_answer_asked_for_as_a_stream_is_read_whole_too() -> None:
         (ConnectTimeoutError("connect timed out"), ServiceRequestTimeoutError),
         (SSLError("bad certificate"), ServiceRequestError),
         (ProxyError("proxy refused", OSError()), ServiceRequestError),
+        # A pool closed under a request (urllib3 closes its least recently used one past ten
+        # hosts, `StoragePools.clear()` every one): not sent, as `requests` maps it.
+        (ClosedPoolError(None, "closed"), ServiceRequestError),  # type: ignore[arg-type]
         (ReadTimeoutError(None, URL, "read timed out"), ServiceResponseTimeoutError),  # type: ignore[arg-type]
         (ProtocolError("reset", ConnectionResetError()), ServiceResponseError),
         (HTTPError("anything else"), ServiceResponseError),
@@ -185,8 +219,8 @@ def test_each_urllib3_failure_is_the_azure_core_error_the_retry_policy_expects(
 
 
 def test_a_request_timeout_is_a_request_error_and_a_read_timeout_a_response_error() -> None:
-    # The retry policy retries request errors for every method, response errors only for
-    # idempotent ones: a POST whose answer timed out may have been applied.
+    # The retry policies count a timeout against its kind's budget (`retry_connect`,
+    # `retry_read`), by these classes.
     assert issubclass(ServiceRequestTimeoutError, ServiceRequestError)
     assert issubclass(ServiceResponseTimeoutError, ServiceResponseError)
 
@@ -229,8 +263,27 @@ def test_one_manager_per_proxy_and_trust_setting_made_once() -> None:
     assert isinstance(proxied, urllib3.ProxyManager)
     assert proxied.proxy is not None
     assert proxied.proxy.url == PROXY
+    assert "proxy-authorization" not in proxied.proxy_headers
     unchecked = pools.manager(None, False, None)
     assert len({id(direct), id(proxied), id(unchecked)}) == 3
     assert unchecked.connection_pool_kw["cert_reqs"] == "CERT_NONE"
     pools.clear()
     assert pools.manager(None, True, None) is not direct
+
+
+@pytest.mark.parametrize(
+    ("proxy", "expected"),
+    [
+        # As `requests` sends them: the URL's user and password, %-decoded, as Basic credentials.
+        ("http://us%40er:p%3Ass@proxy.example.test:3128", "Basic dXNAZXI6cDpzcw=="),
+        ("http://user:@proxy.example.test:3128", "Basic dXNlcjo="),
+        ("http://user@proxy.example.test:3128", None),
+        (PROXY, None),
+    ],
+)
+def test_a_proxy_urls_credentials_become_its_proxy_authorization(
+    proxy: str, expected: str | None
+) -> None:
+    manager = StoragePools().manager(proxy, True, None)
+    assert isinstance(manager, urllib3.ProxyManager)
+    assert manager.proxy_headers.get("proxy-authorization") == expected
