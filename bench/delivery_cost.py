@@ -314,7 +314,9 @@ class DeliveryCostBenchmark:
             "bench": own_cpu_seconds(),
         }
         if host_pids:
-            reading["host"] = sum(cpu_seconds(pid) for pid in host_pids)
+            each = [cpu_seconds(pid) for pid in host_pids]
+            reading.update({f"host {index}": seconds for index, seconds in enumerate(each)})
+            reading["host"] = sum(each)
             # The stand-in's event loop runs on the main thread (queue polling, its HTTP server,
             # the worker protocol: the .NET host's work in Azure); the functions run on others.
             reading["host_loop_thread"] = sum(thread_cpu_seconds(pid, pid) for pid in host_pids)
@@ -633,13 +635,25 @@ class DeliveryCostBenchmark:
         finally:
             for host in hosts:
                 await asyncio.to_thread(host.stop)
+        cpu = self.cpu_ms_per(cpu_before, cpu_after, self.n)
+        host_figures = [
+            {
+                "functions": list(functions) if functions else "all",
+                "cpu_ms_per_sms": cpu.pop(f"host {index}"),
+                # Cores it kept busy on average during the drain.
+                "cores": round(
+                    (cpu_after[f"host {index}"] - cpu_before[f"host {index}"]) / seconds, 2
+                ),
+            }
+            for index, functions in enumerate(topology.groups)
+        ]
         self.results["throughput"][topology.key] = {
             "sms": self.n,
             "seconds": round(seconds, 3),
             "sms_per_s": round(self.n / seconds, 1),
-            "hosts": [list(functions) if functions else "all" for functions in topology.groups],
+            "hosts": host_figures,
             "phase": drain,
-            "cpu_ms_per_sms": self.cpu_ms_per(cpu_before, cpu_after, self.n),
+            "cpu_ms_per_sms": cpu,
             "recorded": {
                 "requests": self.n,
                 "failures": len(problems),

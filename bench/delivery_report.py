@@ -37,6 +37,7 @@ def summary(results: dict[str, Any]) -> str:
         f"{s['callback']['total_per_unit']}, repeated callback "
         f"{s['repeated_callback']['total_per_unit']}, whole life {s['whole_life_total_per_sms']}",
         f"  host CPU per SMS: {_cpu(t[DEPLOYED])}; on one host {_cpu(t[ONE_HOST])}",
+        f"  hosts during the drain: {_hosts(t[DEPLOYED])}",
         f"  callback p50/p99: alone {_latency(lat['alone'])} ms, under load "
         f"{_latency(lat['under_load'])} ms; on one host {_latency(one['alone'])} ms, "
         f"{_latency(one['under_load'])} ms",
@@ -63,6 +64,15 @@ def _cpu(throughput: dict[str, Any]) -> str:
     return (
         f"{cpu.get('host')} ms (the stand-in's event loop threads {cpu.get('host_loop_thread')} "
         f"ms), Azurite {cpu.get('azurite')} ms"
+    )
+
+
+def _hosts(throughput: dict[str, Any]) -> str:
+    """Each host's functions, CPU per SMS and the cores it kept busy during the drain."""
+    return "; ".join(
+        f"{'all functions' if host['functions'] == 'all' else ' + '.join(host['functions'])}: "
+        f"{host['cpu_ms_per_sms']} ms, {host['cores']} cores busy"
+        for host in throughput.get("hosts", [])
     )
 
 
@@ -134,7 +144,8 @@ def markdown_table(results: dict[str, Any]) -> str:
         ("storage requests per SMS, whole life", f"{s['whole_life_total_per_sms']}", ""),
         (
             "host CPU per SMS: all threads, the functions' threads (Azurite's); both hosts",
-            f"{cpu.get('host')} ms, {_functions_threads(cpu)} ms ({cpu.get('azurite')} ms)",
+            f"{cpu.get('host')} ms, {_functions_threads(cpu)} ms ({cpu.get('azurite')} ms); "
+            f"{_hosts(t[DEPLOYED])}",
             "≤ 20 ms",
         ),
         (

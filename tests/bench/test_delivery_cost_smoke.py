@@ -78,11 +78,17 @@ def test_four_throughputs_and_their_ratios(results: dict[str, Any]) -> None:
     assert ratios["app_one_host_to_bare"] == round(one_host / bare, 3)
     assert ratios["app_to_app_one_host"] == round(app / one_host, 3)
     # As Flex Consumption runs the app: the HTTP functions on a host of their own.
-    assert throughput["app"]["hosts"] == [
+    assert [host["functions"] for host in throughput["app"]["hosts"]] == [
         ["status_callback", "twiml_voice"],
         ["send_call", "send_sms", "status_sweeper"],
     ]
-    assert throughput["app_one_host"]["hosts"] == ["all"]
+    assert [host["functions"] for host in throughput["app_one_host"]["hosts"]] == ["all"]
+    for name in ("app", "app_one_host"):
+        hosts = throughput[name]["hosts"]
+        assert sum(host["cpu_ms_per_sms"] for host in hosts) == pytest.approx(
+            throughput[name]["cpu_ms_per_sms"]["host"], abs=0.01 * len(hosts)
+        )
+        assert all(host["cores"] > 0 for host in hosts)
     for name in ("app", "app_one_host"):
         entry = throughput[name]
         assert entry["recorded"] == {"requests": N, "failures": 0, "not_fully_recorded": []}
