@@ -10,7 +10,7 @@ PYTHON313 ?= $(shell for c in "$$(PYENV_VERSION=3.13.0 command -v python3.13 2>/
 	[ -x "$$c" ] && PYENV_VERSION=3.13.0 "$$c" -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null && { echo "$$c"; break; }; done)
 TYPED_DIRS := $(wildcard shared emulators producer bench send_sms send_call twiml_voice status_callback status_sweeper tools tests/deploy)
 
-.PHONY: help setup run demo smoke test lint format typecheck pytest bench bench-emulator package clean
+.PHONY: help setup run demo smoke test lint format typecheck pytest bench bench-transport bench-emulator package clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -65,6 +65,9 @@ package: $(VENV)/.installed ## build the deployable app: build/deploy/ (+ Linux 
 
 bench: setup ## the cost of a delivery: app vs tutorial's loop vs bare loop (N=1000, ~5 min)
 	$(PY) -m bench.delivery_cost $(if $(N),--n $(N))
+
+bench-transport: setup ## CPU per storage request: the app's StorageTransport vs requests' (side by side)
+	$(PY) -m bench.transport_cost
 
 bench-emulator: setup ## Twilio emulator throughput (creates/s with callbacks on)
 	$(PY) -m bench.emulator_throughput
