@@ -1,10 +1,11 @@
 """The HTTP transport under every storage client: azure-core's `HttpTransport` on urllib3's
 connection pools, without `requests` in between.
 
-`requests` adds about a quarter to the CPU of each storage request (merging session settings,
-hooks, cookies, its own header dictionaries) for features the SDKs do not use: the SDKs bring
-their own retries, redirects, proxies and authentication. `docs/benchmarks.md` has the side-by-
-side figures. Everything else is azure-core's: the SDKs' pipelines, policies and response types.
+`requests` costs CPU on each storage request (merging session settings, hooks, cookies, its own
+header dictionaries) for features the SDKs do not use: they bring their own retries, redirects,
+proxies and authentication. `make bench-transport` measures the two side by side
+(`bench/transport_cost.py`). Everything else is azure-core's: the SDKs' pipelines, policies and
+response types.
 
 What this transport does, as azure-core's `RequestsTransport` does it:
 - timeouts per client (`connection_timeout`, `read_timeout`), overridable per call;
