@@ -4,68 +4,20 @@ tests/integration/app/test_http_sessions.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
-
 import pytest
-import urllib3
 from urllib3.exceptions import NewConnectionError
 
 from shared import storage_transport
-from shared.storage_transport import StoragePools
+from tests.fakes.storage_pools import RecordingPools
 
 # The callers' timeouts, as the app passes them to every storage client.
 TIMEOUTS = {"connection_timeout": 4, "read_timeout": 17}
 
 
-@dataclass
-class Sent:
-    """One request as the pools received it."""
-
-    url: str
-    timeout: tuple[Any, Any]  # (connect, read)
-    verify: Any
-    proxy: str | None
-
-
-class RecordingPools(StoragePools):
-    """Records each request, then sends it (`forward`) or fails it as a refused connection."""
-
-    def __init__(self, forward: bool) -> None:
-        super().__init__()
-        self.forward = forward
-        self.sent: list[Sent] = []
-
-    def urlopen(
-        self,
-        method: str,
-        url: str,
-        *,
-        body: bytes | str | None,
-        headers: Mapping[str, str],
-        timeout: urllib3.Timeout,
-        proxy: str | None,
-        verify: bool | str,
-        cert: Any,
-    ) -> urllib3.BaseHTTPResponse:
-        self.sent.append(Sent(url, (timeout.connect_timeout, timeout.read_timeout), verify, proxy))
-        if not self.forward:
-            raise NewConnectionError(None, "not sent (test)")  # type: ignore[arg-type]
-        return super().urlopen(
-            method,
-            url,
-            body=body,
-            headers=headers,
-            timeout=timeout,
-            proxy=proxy,
-            verify=verify,
-            cert=cert,
-        )
-
-
 def recording(monkeypatch: pytest.MonkeyPatch, forward: bool) -> RecordingPools:
-    """Recording pools used by every storage transport built while `monkeypatch` lasts."""
-    pools = RecordingPools(forward)
+    """Recording pools used by every storage transport built while `monkeypatch` lasts: they
+    send each request (`forward`) or fail it as a refused connection."""
+    refused = None if forward else NewConnectionError(None, "not sent (test)")  # type: ignore[arg-type]
+    pools = RecordingPools(forward=forward, error=refused)
     monkeypatch.setattr(storage_transport, "storage_pools", lambda: pools)
     return pools

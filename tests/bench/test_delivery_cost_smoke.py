@@ -48,6 +48,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def test_run_facts(results: dict[str, Any]) -> None:
     machine = results["machine"]
     assert results["n"] == N
+    assert results["events_queue_emptied_every_s"] > 0
     assert machine["cores"] >= 1
     assert len(machine["load_average_before"]) == len(machine["load_average_after"]) == 3
     assert machine["python"].startswith("3.13")

@@ -5,9 +5,8 @@ record stand in for the network here; tests/integration/app/test_storage_transpo
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import certifi
 import pytest
@@ -38,61 +37,19 @@ from shared.storage_transport import (
     service_error,
     trust_keywords,
 )
+from tests.fakes.storage_pools import RecordingPools
 
 URL = "https://acct.table.core.windows.net/deliveries"
 PROXY = "http://proxy.example.test:3128"
 
 
-class AnsweringPools(StoragePools):
-    """Records what `urlopen` gets and answers with one canned urllib3 response, or raises."""
-
-    def __init__(self, status: int = 200, body: bytes = b"", error: Exception | None = None):
-        super().__init__()
-        self.status, self.body, self.error = status, body, error
-        self.calls: list[dict[str, Any]] = []
-
-    def urlopen(
-        self,
-        method: str,
-        url: str,
-        *,
-        body: bytes | str | None,
-        headers: Mapping[str, str],
-        timeout: urllib3.Timeout,
-        proxy: str | None,
-        verify: bool | str,
-        cert: Any,
-    ) -> urllib3.BaseHTTPResponse:
-        self.calls.append(
-            {
-                "method": method,
-                "url": url,
-                "body": body,
-                "headers": dict(headers),
-                "timeout": (timeout.connect_timeout, timeout.read_timeout),
-                "proxy": proxy,
-                "verify": verify,
-                "cert": cert,
-            }
-        )
-        if self.error is not None:
-            raise self.error
-        return urllib3.HTTPResponse(
-            body=self.body,
-            status=self.status,
-            reason="Reason",
-            headers={"Content-Type": "application/json", "ETag": 'W/"1"'},
-            preload_content=True,
-        )
-
-
 def test_a_request_reaches_the_pools_as_the_sdk_built_it() -> None:
-    pools = AnsweringPools(body=b'{"a": 1}')
+    pools = RecordingPools(body=b'{"a": 1}')
     transport = StorageTransport(connection_timeout=4, read_timeout=17, pools=pools)
     request = HttpRequest("POST", URL, headers={"x-ms-version": "2019-02-02"}, content=b"{}")
     transport.send(request)
-    (call,) = pools.calls
-    assert call == {
+    (call,) = pools.sent
+    assert asdict(call) == {
         "method": "POST",
         "url": URL,
         "body": b"{}",
@@ -105,7 +62,7 @@ def test_a_request_reaches_the_pools_as_the_sdk_built_it() -> None:
 
 
 def test_per_call_options_win_over_the_transports() -> None:
-    pools = AnsweringPools()
+    pools = RecordingPools()
     transport = StorageTransport(
         connection_timeout=4, read_timeout=17, connection_verify="/ca.pem", pools=pools
     )
@@ -116,17 +73,17 @@ def test_per_call_options_win_over_the_transports() -> None:
         connection_verify=False,
         connection_cert=("c.pem", "k.pem"),
     )
-    (call,) = pools.calls
-    assert (call["timeout"], call["verify"], call["cert"]) == ((1, 2), False, ("c.pem", "k.pem"))
+    (call,) = pools.sent
+    assert (call.timeout, call.verify, call.cert) == ((1, 2), False, ("c.pem", "k.pem"))
 
 
 def test_the_proxy_policys_proxies_choose_the_proxy_for_the_urls_scheme() -> None:
-    pools = AnsweringPools()
+    pools = RecordingPools()
     transport = StorageTransport(pools=pools)
     transport.send(HttpRequest("GET", URL), proxies={"https": PROXY, "http": "http://other:1"})
     transport.send(HttpRequest("GET", URL), proxies={"all": PROXY})
     transport.send(HttpRequest("GET", URL), proxies={"http": PROXY})
-    assert [call["proxy"] for call in pools.calls] == [PROXY, PROXY, None]
+    assert [call.proxy for call in pools.sent] == [PROXY, PROXY, None]
 
 
 @pytest.mark.parametrize(
@@ -150,7 +107,7 @@ def test_proxy_for(proxies: dict[str, str] | None, url: str, expected: str | Non
 
 
 def test_the_answer_becomes_an_azure_core_response_read_whole() -> None:
-    pools = AnsweringPools(status=201, body=b'{"PartitionKey": "p"}')
+    pools = RecordingPools(status=201, body=b'{"PartitionKey": "p"}')
     response = StorageTransport(pools=pools).send(HttpRequest("POST", URL, content=b"{}"))
     assert (response.status_code, response.reason) == (201, "Reason")
     assert response.headers["etag"] == response.headers["ETag"] == 'W/"1"'
@@ -174,21 +131,21 @@ def test_a_header_the_answer_repeats_keeps_every_value_as_requests_joins_them() 
 def test_a_text_body_goes_as_utf8_with_its_length_in_bytes() -> None:
     # azure-core counts a str body's characters for Content-Length; the bytes sent are UTF-8
     # (a length short of them would leave bytes on the connection for the next request).
-    pools = AnsweringPools()
+    pools = RecordingPools()
     text = '{"body": "d\u00e9j\u00e0 vu \u2713"}'
     request = HttpRequest("PUT", URL, content=text)
     assert request.headers["Content-Length"] == str(len(text)) == "21"
     StorageTransport(pools=pools).send(request)
-    (call,) = pools.calls
-    assert call["body"] == text.encode()
-    assert call["headers"]["Content-Length"] == str(len(text.encode())) == "25"
-    assert [name.lower() for name in call["headers"]].count("content-length") == 1
+    (call,) = pools.sent
+    assert call.body == text.encode()
+    assert call.headers["Content-Length"] == str(len(text.encode())) == "25"
+    assert [name.lower() for name in call.headers].count("content-length") == 1
     assert request.headers["Content-Length"] == "21"  # the SDK's request is left as it was
 
 
 def test_an_answer_asked_for_as_a_stream_is_read_whole_too() -> None:
     # The tables SDK asks for a batch's answer as a stream, then reads it whole.
-    pools = AnsweringPools(body=b"--batch--")
+    pools = RecordingPools(body=b"--batch--")
     response = StorageTransport(pools=pools).send(HttpRequest("POST", URL), stream=True)
     assert b"".join(response.iter_bytes()) == response.read() == b"--batch--"
 
@@ -212,7 +169,7 @@ def test_each_urllib3_failure_is_the_azure_core_error_the_retry_policy_expects(
     error: HTTPError, expected: type[Exception]
 ) -> None:
     with pytest.raises(expected) as raised:
-        StorageTransport(pools=AnsweringPools(error=error)).send(HttpRequest("GET", URL))
+        StorageTransport(pools=RecordingPools(error=error)).send(HttpRequest("GET", URL))
     assert type(raised.value) is expected
     assert raised.value.__cause__ is error
     assert type(service_error(error)) is expected
@@ -226,12 +183,12 @@ def test_a_request_timeout_is_a_request_error_and_a_read_timeout_a_response_erro
 
 
 def test_closing_a_transport_leaves_the_shared_pools_in_use() -> None:
-    pools = AnsweringPools()
+    pools = RecordingPools()
     with StorageTransport(pools=pools) as transport:
         transport.send(HttpRequest("GET", URL))
     transport.close()
     StorageTransport(pools=pools).send(HttpRequest("GET", URL))
-    assert len(pools.calls) == 2
+    assert len(pools.sent) == 2
 
 
 def test_trust_keywords_map_verify_and_cert_as_requests_does(tmp_path: Path) -> None:
