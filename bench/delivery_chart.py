@@ -21,9 +21,9 @@ def draw(results: dict[str, Any], path: Path) -> None:
 
     names = ["tutorial", "bare", "app", "app_one_host"]
     labels = [
-        "tutorial's loop\n(new Client per SMS,\nsequential)",
-        "bare loop\n(aiohttp, host's\nconcurrency)",
-        "this app\n(send + 2 callbacks,\nall recorded; HTTP\nfunctions apart)",
+        "tutorial's loop\n(new Client\nper SMS,\nsequential)",
+        "bare loop\n(aiohttp,\nhost's\nconcurrency)",
+        "this app\n(send + 2\ncallbacks, all\nrecorded; HTTP\nfunctions apart)",
         "this app\non one host",
     ]
     rates = [throughput[name]["sms_per_s"] for name in names]
