@@ -126,7 +126,9 @@ async def bare_loop(
             connection_string, queue_name, message_decode_policy=TextBase64DecodePolicy()
         ) as queue,
         aiohttp.ClientSession(
-            auth=aiohttp.BasicAuth(twilio.account_sid, twilio.auth_token),
+            headers={
+                "Authorization": aiohttp.encode_basic_auth(twilio.account_sid, twilio.auth_token)
+            },
             timeout=aiohttp.ClientTimeout(total=30),
         ) as http,
     ):

@@ -331,10 +331,14 @@ class CallbackSender:
         body: bytes | None,
         headers: dict[str, str],
         limits: aiohttp.ClientTimeout,
-        auth: aiohttp.BasicAuth | None,
+        authorization: str | None,
     ) -> tuple[aiohttp.ClientResponse, str]:
-        """One HTTP request; the response (released) and its text."""
+        """One HTTP request (with `authorization` as its Authorization header, if given); the
+        response (released) and its text."""
         assert self._session is not None
+        if authorization is not None:
+            # A copy: `headers` is also the delivery log's record, which keeps no credentials.
+            headers = {**headers, "Authorization": authorization}
         async with self._session.request(
             method,
             # encoded=True: send the URL byte for byte as signed (yarl would re-quote it).
@@ -343,16 +347,16 @@ class CallbackSender:
             headers=headers,
             timeout=limits,
             allow_redirects=False,
-            auth=auth,
         ) as response:
             return response, await response.text(errors="replace")
 
 
-def _credentials(parts: SplitResult) -> aiohttp.BasicAuth | None:
-    """The `user:password@` of a webhook URL, for answering a Basic challenge."""
+def _credentials(parts: SplitResult) -> str | None:
+    """The Basic Authorization header value for the `user:password@` of a webhook URL, for
+    answering a Basic challenge (aiohttp 3.14 deprecates `BasicAuth` for this helper)."""
     if parts.username is None:
         return None
-    return aiohttp.BasicAuth(unquote(parts.username), unquote(parts.password or ""))
+    return aiohttp.encode_basic_auth(unquote(parts.username), unquote(parts.password or ""))
 
 
 def _signed_url(parts: SplitResult, voice: bool) -> str:

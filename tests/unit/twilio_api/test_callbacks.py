@@ -5,6 +5,7 @@ the duplicate/out-of-order faults. The HTTP exchange is a scripted stand-in."""
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
@@ -42,7 +43,7 @@ class Exchange:
     url: str
     body: bytes | None
     headers: dict[str, str]
-    auth: aiohttp.BasicAuth | None
+    authorization: str | None
 
 
 type Script = Callable[[Exchange], Answer]
@@ -64,9 +65,9 @@ class ScriptedSender(CallbackSender):
         body: bytes | None,
         headers: dict[str, str],
         limits: aiohttp.ClientTimeout,
-        auth: aiohttp.BasicAuth | None,
+        authorization: str | None,
     ) -> tuple[Answer, str]:
-        exchange = Exchange(method, url, body, dict(headers), auth)
+        exchange = Exchange(method, url, body, dict(headers), authorization)
         self.exchanges.append(exchange)
         answer = self.script(exchange)
         return answer, answer.text
@@ -159,6 +160,8 @@ async def test_a_get_carries_the_params_in_the_signed_query() -> None:
     )
 
 
+# error: aiohttp 3.14 deprecates BasicAuth; the header is built without it.
+@pytest.mark.filterwarnings("error::DeprecationWarning")
 async def test_credentials_are_not_signed_and_answer_a_basic_challenge() -> None:
     challenge = Answer(401, headers={"WWW-Authenticate": 'Basic realm="x"'})
     sender = ScriptedSender(script=failing(challenge))
@@ -166,9 +169,8 @@ async def test_credentials_are_not_signed_and_answer_a_basic_challenge() -> None
     assert result.status == 200
     first, second = sender.exchanges
     assert first.url == second.url == "https://app.example.com/s"
-    assert first.auth is None
-    assert second.auth is not None
-    assert (second.auth.login, second.auth.password) == ("us@r", "p:ss")
+    assert first.authorization is None
+    assert second.authorization == "Basic " + base64.b64encode(b"us@r:p:ss").decode()
     assert RequestValidator(TOKEN).validate(first.url, PARAMS, first.headers["X-Twilio-Signature"])
 
 
