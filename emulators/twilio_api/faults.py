@@ -3,6 +3,7 @@ out-of-order callbacks, and a concurrency limit. Deterministic: each switch has 
 eligible events, drawn from a seeded RNG; 1.0 = every one) and an optional `count` (how many more
 times it may fire; None = no limit), so "the next 2 creates answer 429" is `rate=1, count=2`."""
 
+import math
 import random
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -52,7 +53,9 @@ class FaultSettings:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "FaultSettings":
-        """Build settings from a JSON object; unknown keys or bad values raise ValueError."""
+        """Build settings from a JSON object; unknown keys or bad values raise ValueError naming
+        the field. A null field means the same as a field left out (its default), as the `null`
+        `count` and `concurrency_limit` of a GET answer do."""
         # "in_flight" is what GET /_emulator/faults reports; accepted (and ignored) so the
         # answer of a GET can be posted back as is.
         known = {*SWITCHES, "slow_seconds", "concurrency_limit", "seed", "in_flight"}
@@ -61,23 +64,26 @@ class FaultSettings:
             raise ValueError(f"unknown fault switches: {sorted(unknown)}")
         settings = cls()
         for name in SWITCHES:
-            if name in data:
-                raw = data[name] or {}
-                if not isinstance(raw, dict) or set(raw) - {"rate", "count"}:
-                    raise ValueError(f"{name} must be an object with 'rate' and optional 'count'")
-                rule = FaultRule(rate=float(raw.get("rate", 0.0)), count=_opt_int(raw.get("count")))
-                rule.validate()
-                setattr(settings, name, rule)
-        if "slow_seconds" in data:
-            settings.slow_seconds = float(data["slow_seconds"])
-            if settings.slow_seconds < 0:
+            raw = data.get(name)
+            if raw is None:
+                continue
+            if not isinstance(raw, dict) or set(raw) - {"rate", "count"}:
+                raise ValueError(f"{name} must be an object with 'rate' and optional 'count'")
+            rate = _number(f"{name}.rate", raw.get("rate"))
+            rule = FaultRule(rate=rate or 0.0, count=_integer(f"{name}.count", raw.get("count")))
+            rule.validate()
+            setattr(settings, name, rule)
+        slow_seconds = _number("slow_seconds", data.get("slow_seconds"))
+        if slow_seconds is not None:
+            if slow_seconds < 0:
                 raise ValueError("slow_seconds must be >= 0")
-        if "concurrency_limit" in data:
-            settings.concurrency_limit = _opt_int(data["concurrency_limit"])
-            if settings.concurrency_limit is not None and settings.concurrency_limit < 1:
-                raise ValueError("concurrency_limit must be >= 1")
-        if "seed" in data:
-            settings.seed = int(data["seed"])
+            settings.slow_seconds = slow_seconds
+        settings.concurrency_limit = _integer("concurrency_limit", data.get("concurrency_limit"))
+        if settings.concurrency_limit is not None and settings.concurrency_limit < 1:
+            raise ValueError("concurrency_limit must be >= 1")
+        seed = _integer("seed", data.get("seed"))
+        if seed is not None:
+            settings.seed = seed
         return settings
 
 
@@ -89,12 +95,27 @@ def parse_rule(text: str) -> FaultRule:
     return rule
 
 
-def _opt_int(value: object) -> int | None:
+def _number(field: str, value: object) -> float | None:
+    """A JSON number (None for null); anything else raises ValueError naming `field`."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValueError(f"expected an integer, got {value!r}")
-    return int(value)
+    # bool is an int to Python, but `true` is no number in JSON.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{field} must be a number, got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{field} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _integer(field: str, value: object) -> int | None:
+    """A JSON integer, `2.0` included (None for null); else ValueError naming `field`."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{field} must be an integer, got {value!r}")
+    return value
 
 
 class Faults:

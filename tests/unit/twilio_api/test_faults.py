@@ -87,7 +87,7 @@ def test_switches_left_out_are_off() -> None:
         ({"error_429": {"rate": 1, "count": -1}}, "count must be >= 0"),
         ({"error_429": {"rate": 1, "extra": 1}}, "error_429 must be an object"),
         ({"error_429": [1]}, "error_429 must be an object"),
-        ({"error_429": {"rate": 1, "count": True}}, "expected an integer"),
+        ({"error_429": {"rate": 1, "count": True}}, "error_429.count must be an integer"),
         ({"slow_seconds": -1}, "slow_seconds must be >= 0"),
         ({"concurrency_limit": 0}, "concurrency_limit must be >= 1"),
     ],
@@ -95,6 +95,48 @@ def test_switches_left_out_are_off() -> None:
 def test_bad_json_is_a_value_error_naming_the_rule(data: dict[str, Any], named: str) -> None:
     with pytest.raises(ValueError, match=named):
         FaultSettings.from_json(data)
+
+
+def test_null_fields_are_the_same_as_left_out() -> None:
+    nulls = {
+        **{switch: None for switch in SWITCHES},
+        "slow_seconds": None,
+        "concurrency_limit": None,
+        "seed": None,
+    }
+    assert FaultSettings.from_json(nulls) == FaultSettings()
+    rule = FaultSettings.from_json({"error_429": {"rate": None, "count": None}}).error_429
+    assert rule == FaultRule()
+    assert FaultSettings.from_json({"slow": {"rate": 1, "count": None}}).slow == FaultRule(rate=1)
+
+
+@pytest.mark.parametrize(
+    ("data", "named"),
+    [
+        ({"error_429": {"rate": "1"}}, r"error_429\.rate must be a number, got '1'"),
+        ({"error_429": {"rate": True}}, r"error_429\.rate must be a number, got True"),
+        ({"slow": {"rate": [1]}}, r"slow\.rate must be a number"),
+        ({"slow": {"rate": 1, "count": "2"}}, r"slow\.count must be an integer, got '2'"),
+        ({"slow": {"rate": 1, "count": 1.5}}, r"slow\.count must be an integer, got 1\.5"),
+        ({"slow_seconds": {}}, "slow_seconds must be a number, got {}"),
+        ({"slow_seconds": float("inf")}, "slow_seconds must be a finite number"),
+        ({"slow_seconds": float("nan")}, "slow_seconds must be a finite number"),
+        ({"seed": [1]}, r"seed must be an integer, got \[1\]"),
+        ({"seed": "x"}, "seed must be an integer, got 'x'"),
+        ({"seed": 1.7}, "seed must be an integer, got 1.7"),
+        ({"concurrency_limit": False}, "concurrency_limit must be an integer, got False"),
+    ],
+)
+def test_wrong_types_are_a_value_error_naming_the_field(data: dict[str, Any], named: str) -> None:
+    with pytest.raises(ValueError, match=named):
+        FaultSettings.from_json(data)
+
+
+def test_integral_floats_are_integers() -> None:
+    settings = FaultSettings.from_json({"seed": 3.0, "slow": {"rate": 1, "count": 2.0}})
+    assert settings.seed == 3
+    assert settings.slow.count == 2
+    assert isinstance(settings.slow.count, int)
 
 
 def test_parse_rule_reads_rate_and_optional_count() -> None:

@@ -123,6 +123,7 @@ async def test_faults_read_and_replace(app: web.Application) -> None:
         (b"[1, 2]", "application/json"),
         (b'{"error_429": {"rate": 2}}', "application/json"),
         (b'{"nope": 1}', "application/json"),
+        (b'{"seed": "x"}', "application/json"),
     ],
 )
 async def test_bad_faults_are_400_and_change_nothing(
@@ -134,6 +135,21 @@ async def test_bad_faults_are_400_and_change_nothing(
     assert caught.value.status == 400
     assert caught.value.message.startswith("invalid faults: ")
     assert app[EMULATOR].faults.settings == START_FAULTS
+
+
+async def test_a_null_field_is_left_out_and_a_wrong_type_is_a_400_naming_it(
+    app: web.Application,
+) -> None:
+    body = {"slow": {"rate": 1, "count": None}, "slow_seconds": None, "seed": None}
+    request = json_request("POST", "/_emulator/faults", body, app=app)
+    answer = json_body(await inspection.set_faults(request))
+    assert answer["slow"] == {"rate": 1.0, "count": None}
+    assert (answer["slow_seconds"], answer["seed"]) == (2.0, 0)
+    request = json_request("POST", "/_emulator/faults", {"slow_seconds": [2]}, app=app)
+    with pytest.raises(TwilioError) as caught:
+        await inspection.set_faults(request)
+    assert caught.value.status == 400
+    assert caught.value.message == "invalid faults: slow_seconds must be a number, got [2]"
 
 
 async def test_reset_forgets_everything_and_restores_start_up_faults(
