@@ -63,7 +63,7 @@ PACKAGE_DIR ?= build
 package: $(VENV)/.installed ## build the deployable app: build/deploy/ (+ Linux cp313 packages) and build/api.zip
 	$(PY) -m tools.package_app --out $(PACKAGE_DIR)/deploy --zip $(PACKAGE_DIR)/api.zip
 
-bench: setup ## the cost of a delivery: app vs tutorial's loop vs bare loop (N=1000, ~5 min)
+bench: setup ## the cost of a delivery: app vs tutorial's loop vs bare loop (N=1000, ~2 min)
 	$(PY) -m bench.delivery_cost $(if $(N),--n $(N))
 
 bench-transport: setup ## CPU per storage request: the app's StorageTransport vs requests' (side by side)
