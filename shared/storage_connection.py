@@ -198,7 +198,7 @@ def table_service_client(
 ) -> TableServiceClient:
     """A table service client for `connection` with the caller's `options` (timeouts, retries,
     API version); `credential` overrides the identity connection's own choice. It sends
-    through the process's storage session."""
+    through a `StorageTransport` on the process's connection pools."""
     from azure.data.tables import TableServiceClient
 
     if isinstance(connection, ConnectionString):

@@ -18,8 +18,9 @@ What this transport does, as azure-core's `RequestsTransport` does it:
 
 What it does not do: stream a response. Each body is read whole, also when the SDK asks for a
 stream (`stream=True`: a batch's answer, which it then reads whole anyway). Every storage answer
-the app and the host stand-in get (messages, entities, batch answers) is small; a blob download
-would be held in memory, and nothing here makes one.
+the app and the producer get (messages, entities, batch answers) is small; a blob download
+would be held in memory, and nothing here makes one (the host stand-in's own clients are the
+SDKs' async ones, on aiohttp).
 """
 
 from __future__ import annotations
