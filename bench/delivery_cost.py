@@ -609,8 +609,9 @@ class DeliveryCostBenchmark:
         requests with callbacks live; callback latency under that load and then alone.
 
         The host serving the HTTP functions starts first and gets one probe request's callbacks
-        before any send starts (not timed: the first invocations of a process build its clients,
-        as an always-ready instance has done before traffic arrives)."""
+        (not timed: the first invocations of a process build its clients, as an always-ready
+        instance has done before traffic arrives), before any send starts when it is a host of
+        its own, at the start of the drain on one host."""
         names = HostNames.for_host(f"{self.run_id}-{topology.tag}")
         prefix = self.request_id_prefix(topology.tag)
         await enqueue_sms(self.direct_storage, names.sms, sms_requests(prefix, self.n))
@@ -622,28 +623,35 @@ class DeliveryCostBenchmark:
         hosts: list[RunningHost] = []
         async with self.events_emptied(names.events):
             try:
-                with self.phase(topology.phase("throughput host start")):
-                    for index, (port, functions) in enumerate(
-                        zip(ports, topology.groups, strict=True)
-                    ):
-                        hosts.append(
-                            await asyncio.to_thread(
-                                start_host,
-                                self.app_dir,
-                                settings,
-                                port,
-                                f"host-{topology.tag}{index}",
-                                functions,
-                            )
+                # The drain starts when the last host (the queue functions') listens: the host
+                # start phase ends there and the drain's CPU and load readings start there. On
+                # one host the queue listeners start with the host, so its warm-up can only run
+                # in the drain (counted there, as the latency probe's callbacks are).
+                starting, began = topology.phase("throughput host start"), time.time()
+                start_reading = LoadReading.now()
+                for index, (port, functions) in enumerate(zip(ports, topology.groups, strict=True)):
+                    hosts.append(
+                        await asyncio.to_thread(
+                            start_host,
+                            self.app_dir,
+                            settings,
+                            port,
+                            f"host-{topology.tag}{index}",
+                            functions,
                         )
-                        if index == 0:
-                            await self.time_callbacks(hosts[0], load_ids[:1])
+                    )
+                    if index == 0 and len(topology.groups) > 1:
+                        await self.time_callbacks(hosts[0], load_ids[:1])
                 http_host, drain_start = hosts[0], hosts[-1].ready_at
+                pids = [host.pid for host in hosts]
+                cpu_before, reading = self.cpu(pids), LoadReading.now()
+                self.phases.append(Phase(starting, began, drain_start))
+                self.foreign_cores[starting] = round(start_reading.foreign_cores(reading), 2)
                 self.results.setdefault("host_start_s", {})[f"throughput_{topology.key}"] = {
                     "until_listening": round(max(host.start_seconds for host in hosts), 3)
                 }
-                pids = [host.pid for host in hosts]
-                cpu_before, reading = self.cpu(pids), LoadReading.now()
+                if len(hosts) == 1:
+                    await self.time_callbacks(http_host, load_ids[:1])
                 table = TableClient.from_connection_string(self.direct_storage, TABLE_NAME)
                 drained = asyncio.Event()
                 under_load = asyncio.create_task(

@@ -155,3 +155,14 @@ def test_latency_imports_start_and_stalls(results: dict[str, Any]) -> None:
     assert {"app drain", "app drain (one host)", "send path (counted)", "tutorial loop"} <= {
         phase["name"] for phase in results["phases"]
     }
+
+
+def test_each_topology_drain_starts_where_its_host_start_ends(results: dict[str, Any]) -> None:
+    # The drain (its seconds, CPU and others' cores) starts when the last host listens; the host
+    # start phase, with the HTTP host's warm-up when it is a host of its own, ends there. On one
+    # host the warm-up falls in the drain, whose CPU then counts it.
+    phases = {phase["name"]: phase for phase in results["phases"]}
+    for suffix in ("", " (one host)"):
+        starting, drain = phases[f"throughput host start{suffix}"], phases[f"app drain{suffix}"]
+        # 3-decimal rounding of start and seconds: 2 ms.
+        assert starting["start"] + starting["seconds"] <= drain["start"] + 0.002
