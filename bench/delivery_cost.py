@@ -669,8 +669,10 @@ class DeliveryCostBenchmark:
                         )
                     await asyncio.sleep(COMPLETION_POLL_SECONDS)
                 drained.set()
-                cpu_after = self.cpu(pids)
-                self.foreign_cores[drain] = round(reading.foreign_cores(LoadReading.now()), 2)
+                cpu_after, later = self.cpu(pids), LoadReading.now()
+                self.foreign_cores[drain] = round(reading.foreign_cores(later), 2)
+                # The CPU readings span the drain and the poll that saw it end.
+                cpu_window = later.wall - reading.wall
                 end = latest if latest is not None else detected
                 self.phases.append(Phase(drain, drain_start, end))
                 latency_load = await under_load
@@ -689,9 +691,9 @@ class DeliveryCostBenchmark:
             {
                 "functions": list(functions) if functions else "all",
                 "cpu_ms_per_sms": cpu.pop(f"host {index}"),
-                # Cores it kept busy on average during the drain.
+                # Cores it kept busy on average between the CPU readings.
                 "cores": round(
-                    (cpu_after[f"host {index}"] - cpu_before[f"host {index}"]) / seconds, 2
+                    (cpu_after[f"host {index}"] - cpu_before[f"host {index}"]) / cpu_window, 2
                 ),
             }
             for index, functions in enumerate(topology.groups)
