@@ -118,6 +118,13 @@ COMPLETION_POLL_SECONDS = 0.5
 QUIET_CORES = 0.5
 BASELINE_TRIES = 3
 EVENTS_EMPTIED_EVERY_SECONDS = 1.0
+# The run holds callbacks back: the counted requests' until their phase replays them, the probe
+# requests' until a latency figure posts them, minutes later. The status sweeper polls Twilio for
+# a delivery quiet for its first back-off step (60 s by default) and would record those statuses
+# first, so the held callbacks would be repeats, not first reports (and the sweep's work would
+# land in a measured phase). Callbacks reach a deployed app within seconds; the sweeper still
+# runs on its schedule here, it just finds nothing due within a run.
+HELD_CALLBACK_SETTINGS = {"STATUS_SWEEP_BACKOFF_SECONDS": "86400"}
 
 
 def probe_set_size(n: int) -> int:
@@ -239,7 +246,7 @@ class DeliveryCostBenchmark:
         self.phases: list[Phase] = []
         self.results: dict[str, Any] = {}
         self.app_dir = copy_app(work_dir / "app")
-        self.settings = example_settings()
+        self.settings = {**example_settings(), **HELD_CALLBACK_SETTINGS}
         self.azurite: Azurite
         self.emulator: EmulatorProcess
         self.azurite_pid = 0
@@ -602,8 +609,9 @@ class DeliveryCostBenchmark:
         requests with callbacks live; callback latency under that load and then alone.
 
         The host serving the HTTP functions starts first and gets one probe request's callbacks
-        before any send starts (not timed: the first invocations of a process build its clients,
-        as an always-ready instance has done before traffic arrives)."""
+        (not timed: the first invocations of a process build its clients, as an always-ready
+        instance has done before traffic arrives), before any send starts when it is a host of
+        its own, at the start of the drain on one host."""
         names = HostNames.for_host(f"{self.run_id}-{topology.tag}")
         prefix = self.request_id_prefix(topology.tag)
         await enqueue_sms(self.direct_storage, names.sms, sms_requests(prefix, self.n))
@@ -615,28 +623,35 @@ class DeliveryCostBenchmark:
         hosts: list[RunningHost] = []
         async with self.events_emptied(names.events):
             try:
-                with self.phase(topology.phase("throughput host start")):
-                    for index, (port, functions) in enumerate(
-                        zip(ports, topology.groups, strict=True)
-                    ):
-                        hosts.append(
-                            await asyncio.to_thread(
-                                start_host,
-                                self.app_dir,
-                                settings,
-                                port,
-                                f"host-{topology.tag}{index}",
-                                functions,
-                            )
+                # The drain starts when the last host (the queue functions') listens: the host
+                # start phase ends there and the drain's CPU and load readings start there. On
+                # one host the queue listeners start with the host, so its warm-up can only run
+                # in the drain (counted there, as the latency probe's callbacks are).
+                starting, began = topology.phase("throughput host start"), time.time()
+                start_reading = LoadReading.now()
+                for index, (port, functions) in enumerate(zip(ports, topology.groups, strict=True)):
+                    hosts.append(
+                        await asyncio.to_thread(
+                            start_host,
+                            self.app_dir,
+                            settings,
+                            port,
+                            f"host-{topology.tag}{index}",
+                            functions,
                         )
-                        if index == 0:
-                            await self.time_callbacks(hosts[0], load_ids[:1])
+                    )
+                    if index == 0 and len(topology.groups) > 1:
+                        await self.time_callbacks(hosts[0], load_ids[:1])
                 http_host, drain_start = hosts[0], hosts[-1].ready_at
+                pids = [host.pid for host in hosts]
+                cpu_before, reading = self.cpu(pids), LoadReading.now()
+                self.phases.append(Phase(starting, began, drain_start))
+                self.foreign_cores[starting] = round(start_reading.foreign_cores(reading), 2)
                 self.results.setdefault("host_start_s", {})[f"throughput_{topology.key}"] = {
                     "until_listening": round(max(host.start_seconds for host in hosts), 3)
                 }
-                pids = [host.pid for host in hosts]
-                cpu_before, reading = self.cpu(pids), LoadReading.now()
+                if len(hosts) == 1:
+                    await self.time_callbacks(http_host, load_ids[:1])
                 table = TableClient.from_connection_string(self.direct_storage, TABLE_NAME)
                 drained = asyncio.Event()
                 under_load = asyncio.create_task(
@@ -654,8 +669,10 @@ class DeliveryCostBenchmark:
                         )
                     await asyncio.sleep(COMPLETION_POLL_SECONDS)
                 drained.set()
-                cpu_after = self.cpu(pids)
-                self.foreign_cores[drain] = round(reading.foreign_cores(LoadReading.now()), 2)
+                cpu_after, later = self.cpu(pids), LoadReading.now()
+                self.foreign_cores[drain] = round(reading.foreign_cores(later), 2)
+                # The CPU readings span the drain and the poll that saw it end.
+                cpu_window = later.wall - reading.wall
                 end = latest if latest is not None else detected
                 self.phases.append(Phase(drain, drain_start, end))
                 latency_load = await under_load
@@ -674,9 +691,9 @@ class DeliveryCostBenchmark:
             {
                 "functions": list(functions) if functions else "all",
                 "cpu_ms_per_sms": cpu.pop(f"host {index}"),
-                # Cores it kept busy on average during the drain.
+                # Cores it kept busy on average between the CPU readings.
                 "cores": round(
-                    (cpu_after[f"host {index}"] - cpu_before[f"host {index}"]) / seconds, 2
+                    (cpu_after[f"host {index}"] - cpu_before[f"host {index}"]) / cpu_window, 2
                 ),
             }
             for index, functions in enumerate(topology.groups)

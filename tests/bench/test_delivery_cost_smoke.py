@@ -144,14 +144,34 @@ def test_latency_imports_start_and_stalls(results: dict[str, Any]) -> None:
     stalls = results["stalls"]
     assert stalls["probes"] > 0
     assert isinstance(stalls["stalls"], list)
-    # Azurite's answer times while the app drained and in the quiet callback phase.
-    for phase in ("app drain", "callbacks alone"):
-        answers = stalls["answer_ms_by_phase"][phase]
-        assert answers["count"] >= 1
-        assert 0 < answers["p50_ms"] <= answers["p99_ms"] <= answers["max_ms"]
-        shown = f"{answers['p50_ms']}/{answers['p99_ms']} ms"
-        assert shown in printed_summary(results)
-        assert shown in markdown_table(results)
+    # Azurite's answer times in the quiet callback phase and while the app drained. The drain
+    # takes several probe intervals (100 ms); the quiet phase's 2L callbacks at N = 20 take about
+    # one, so a fast or busy machine (a late prober) may start no probe in it: the report says "-".
+    by_phase = stalls["answer_ms_by_phase"]
+    quiet, drain = by_phase["callbacks alone"], by_phase["app drain"]
+    assert drain["count"] >= 1
+    shown = []
+    for answers in (quiet, drain):
+        if answers["count"]:
+            assert 0 < answers["p50_ms"] <= answers["p99_ms"] <= answers["max_ms"]
+        shown.append(f"{answers['p50_ms']}/{answers['p99_ms']}" if answers["count"] else "-")
+    assert f"quiet {shown[0]} ms, during the app drain {shown[1]} ms" in printed_summary(results)
+    assert f"{shown[0]} ms / {shown[1]} ms" in markdown_table(results)
+    no_quiet_probe = {**results, "stalls": {**stalls, "answer_ms_by_phase": {**by_phase}}}
+    no_quiet_probe["stalls"]["answer_ms_by_phase"]["callbacks alone"] = {"count": 0}
+    assert f"quiet - ms, during the app drain {shown[1]} ms" in printed_summary(no_quiet_probe)
+    assert f"- ms / {shown[1]} ms" in markdown_table(no_quiet_probe)
     assert {"app drain", "app drain (one host)", "send path (counted)", "tutorial loop"} <= {
         phase["name"] for phase in results["phases"]
     }
+
+
+def test_each_topology_drain_starts_where_its_host_start_ends(results: dict[str, Any]) -> None:
+    # The drain (its seconds, CPU and others' cores) starts when the last host listens; the host
+    # start phase, with the HTTP host's warm-up when it is a host of its own, ends there. On one
+    # host the warm-up falls in the drain, whose CPU then counts it.
+    phases = {phase["name"]: phase for phase in results["phases"]}
+    for suffix in ("", " (one host)"):
+        starting, drain = phases[f"throughput host start{suffix}"], phases[f"app drain{suffix}"]
+        # 3-decimal rounding of start and seconds: 2 ms.
+        assert starting["start"] + starting["seconds"] <= drain["start"] + 0.002
