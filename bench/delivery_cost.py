@@ -8,9 +8,11 @@ One run, one Azurite, one Twilio emulator (both started here, as the tests start
    (`bench.storage_proxy`) and whose status callbacks are held back (`bench.callback_replay`)
    sends N (+ probe) SMS: storage requests of the send path; then the held callbacks are
    delivered to it: requests per callback; then the final callbacks once more: per repeat;
-4. the throughput app: a second host, storage direct, callbacks live, drains N pre-enqueued
-   requests until every delivery is recorded as delivered: SMS/s, host and Azurite CPU per SMS,
-   and status-callback latency under that load; then the same latency on the quiet host;
+4. the throughput app, twice: its hosts as Flex Consumption runs them (the HTTP functions on a
+   host of their own, the others on another), then one host; each time, storage direct and
+   callbacks live, the hosts drain N pre-enqueued requests until every delivery is recorded as
+   delivered: SMS/s, host and Azurite CPU per SMS, and status-callback latency under that load;
+   then the same latency on the quiet hosts;
 5. a prober times a cheap Azurite request every 100 ms throughout and reports stalls by phase.
 
     python -m bench.delivery_cost [--n 1000] [--out bench/results] [--import-runs 5]
