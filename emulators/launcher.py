@@ -44,6 +44,11 @@ class Service:
         self._drain()
         return self.process.returncode
 
+    def exit_code(self) -> int | None:
+        """The process's exit code once it has exited (negative: the signal that ended it);
+        None while it runs."""
+        return self.process.poll()
+
     def kill(self) -> None:
         """Stop the process at once (SIGKILL), for a forced stop."""
         if self.process.poll() is None:

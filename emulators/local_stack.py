@@ -35,6 +35,8 @@ from emulators.launcher import Service, ServiceStartError, start_service
 from emulators.twilio_api.process import EmulatorProcess, start_emulator
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# How often `run` checks that every service still runs.
+WATCH_SECONDS = 1.0
 AZURITE_DEFAULT_PORTS = (10000, 10001, 10002)
 DEFAULT_HOST_PORT = 7071
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -230,8 +232,19 @@ Ctrl-C stops everything (twice to force).""",
     )
 
 
+def exited_service(stack: Stack) -> tuple[str, int] | None:
+    """The first service of `stack` that has exited by itself, with its exit code."""
+    for service in stack.services:
+        code = service.exit_code()
+        if code is not None:
+            return service.name, code
+    return None
+
+
 def run(app_dir: Path, speed: float) -> int:
-    """Bring the stack up and keep it up until Ctrl-C or SIGTERM; a second one forces."""
+    """Bring the stack up and keep it up until Ctrl-C or SIGTERM (a second one forces), or until
+    one of its services exits by itself: the others are then stopped too (exit code 1), since
+    the app cannot work without any of them."""
     stopping = threading.Event()
     current: list[Stack] = []
 
@@ -247,7 +260,16 @@ def run(app_dir: Path, speed: float) -> int:
         with running_stack(app_dir, speed, echo=True) as stack:
             current.append(stack)
             print_banner(stack)
-            stopping.wait()
+            while not stopping.wait(WATCH_SECONDS):
+                exited = exited_service(stack)
+                if exited is not None:
+                    name, code = exited
+                    print(
+                        f"error: {name} exited (code {code}); stopping the stack",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    return 1
             print("stopping: in-flight invocations finish first…", flush=True)
     except ServiceStartError as error:
         print(f"error: {error}", file=sys.stderr)

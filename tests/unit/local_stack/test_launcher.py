@@ -161,6 +161,14 @@ def test_stop_leaves_an_exited_process_alone() -> None:
     assert (process.signals, process.killed) == ([], False)
 
 
+def test_exit_code_is_none_while_running_then_the_code() -> None:
+    process = FakeProcess([], code=None)
+    service = service_of(process)
+    assert service.exit_code() is None
+    process.returncode = -signal.SIGTERM
+    assert service.exit_code() == -signal.SIGTERM
+
+
 def test_kill_kills_at_once() -> None:
     process = FakeProcess([], code=None)
     service_of(process).kill()

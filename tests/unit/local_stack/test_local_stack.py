@@ -100,6 +100,10 @@ class FakeService:
     def __init__(self, name: str, log: list[str]) -> None:
         self.name = name
         self.log = log
+        self.code: int | None = None  # set by a test: the service exited by itself
+
+    def exit_code(self) -> int | None:
+        return self.code
 
     def stop(self, timeout: float = 10.0) -> int:
         self.log.append(f"stop {self.name} {timeout:g}")
@@ -379,6 +383,29 @@ def test_run_keeps_the_stack_up_until_a_signal_and_a_second_one_forces(
     assert local_stack.run(app, 1.0) == 0
     assert set(handlers) == {signal.SIGINT, signal.SIGTERM}
     assert started == ["free 7071", "host 7071 True", "banner", "kill host", "stop host 30"]
+
+
+def test_run_stops_the_stack_when_a_service_exits_by_itself(
+    started: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(local_stack.signal, "signal", lambda signum, handler: None)
+    monkeypatch.setattr(local_stack, "WATCH_SECONDS", 0.01)
+    checks: list[str] = []
+
+    def banner(stack: Stack) -> None:
+        checks.append("banner")
+        twilio = stack.services[1]
+        assert twilio.name == "twilio"
+        twilio.code = -signal.SIGTERM  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(local_stack, "print_banner", banner)
+    assert local_stack.run(write_settings(tmp_path, LOCAL_VALUES), 1.0) == 1
+    assert checks == ["banner"]
+    assert capsys.readouterr().err == "error: twilio exited (code -15); stopping the stack\n"
+    assert started[-3:] == ["stop host 30", "stop twilio 10", "stop azurite 10"]
 
 
 def test_run_reports_a_service_that_did_not_start(
