@@ -61,7 +61,15 @@ from bench.app_host import (
 from bench.baseline_loops import TwilioTarget, bare_loop, enqueue_sms, sms_requests, tutorial_loop
 from bench.callback_replay import CallbackSink, CapturedCallback, post_callback, resigned
 from bench.delivery_chart import draw
-from bench.delivery_report import THROUGHPUTS, markdown_table, summary
+from bench.delivery_report import (
+    DEPLOYED,
+    LOAD_PHASE,
+    ONE_HOST,
+    QUIET_PHASE,
+    THROUGHPUTS,
+    markdown_table,
+    summary,
+)
 from bench.figures import (
     combined,
     latency_summary,
@@ -161,8 +169,8 @@ def topologies(app_dir: Path) -> tuple[Topology, Topology]:
     http = tuple(http_functions(app_dir))
     others = tuple(name for name in function_folders(app_dir) if name not in http)
     return (
-        Topology("app", "b", "", (http, others)),
-        Topology("app_one_host", "c", " (one host)", (None,)),
+        Topology(DEPLOYED, "b", "", (http, others)),
+        Topology(ONE_HOST, "c", " (one host)", (None,)),
     )
 
 
@@ -617,7 +625,7 @@ class DeliveryCostBenchmark:
         names = HostNames.for_host(f"{self.run_id}-{topology.tag}")
         prefix = self.request_id_prefix(topology.tag)
         await enqueue_sms(self.direct_storage, names.sms, sms_requests(prefix, self.n))
-        drain, quiet = topology.phase("app drain"), topology.phase("callbacks alone")
+        drain, quiet = topology.phase(LOAD_PHASE), topology.phase(QUIET_PHASE)
         await self.wait_for_quiet(drain)
         ports = [free_port() for _ in topology.groups]
         http_host_url = f"http://127.0.0.1:{ports[0]}"
@@ -795,7 +803,7 @@ class DeliveryCostBenchmark:
         """Ratios, the machine and the run's own facts."""
         throughput = self.results["throughput"]
         app, one_host, tutorial, bare = (
-            throughput[k]["sms_per_s"] for k in ("app", "app_one_host", "tutorial", "bare")
+            throughput[k]["sms_per_s"] for k in (DEPLOYED, ONE_HOST, "tutorial", "bare")
         )
         throughput["ratios"] = {
             "app_to_tutorial": ratio(app, tutorial),

@@ -28,7 +28,7 @@ def summary(results: dict[str, Any]) -> str:
         f"delivery cost, N={results['n']}, {machine['cores']} cores, load "
         f"{machine['load_average_before']} -> {machine['load_average_after']}",
         f"  SMS/s: tutorial {t['tutorial']['sms_per_s']}, bare {t['bare']['sms_per_s']}, "
-        f"app {t['app']['sms_per_s']} (app/tutorial {t['ratios']['app_to_tutorial']}, "
+        f"app {t[DEPLOYED]['sms_per_s']} (app/tutorial {t['ratios']['app_to_tutorial']}, "
         f"app/bare {t['ratios']['app_to_bare']}); on one host {t[ONE_HOST]['sms_per_s']} "
         f"(app/tutorial {t['ratios']['app_one_host_to_tutorial']})",
         "  other processes' CPU (cores) during tutorial/bare/app/app on one host: "
