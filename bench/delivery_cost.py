@@ -325,9 +325,9 @@ class DeliveryCostBenchmark:
             "DELIVERIES_TABLE_NAME": TABLE_NAME,
         }
 
-    def cpu(self, host_pids: Sequence[int] = ()) -> dict[str, float]:
+    def cpu(self, host_pids: Sequence[int] = (), each_host: bool = False) -> dict[str, float]:
         """CPU seconds so far of Azurite, the emulator, this process and (given) the hosts,
-        summed over the hosts."""
+        summed over the hosts; with `each_host`, also each host's own as `host <index>`."""
         reading = {
             "azurite": cpu_seconds(self.azurite_pid),
             "emulator": cpu_seconds(self.emulator.service.process.pid),
@@ -335,7 +335,8 @@ class DeliveryCostBenchmark:
         }
         if host_pids:
             each = [cpu_seconds(pid) for pid in host_pids]
-            reading.update({f"host {index}": seconds for index, seconds in enumerate(each)})
+            if each_host:
+                reading.update({f"host {index}": seconds for index, seconds in enumerate(each)})
             reading["host"] = sum(each)
             # The stand-in's event loop runs on the main thread (queue polling, its HTTP server,
             # the worker protocol: the .NET host's work in Azure); the functions run on others.
@@ -654,7 +655,7 @@ class DeliveryCostBenchmark:
                         await self.time_callbacks(hosts[0], load_ids[:1])
                 http_host, drain_start = hosts[0], hosts[-1].ready_at
                 pids = [host.pid for host in hosts]
-                cpu_before, reading = self.cpu(pids), LoadReading.now()
+                cpu_before, reading = self.cpu(pids, each_host=True), LoadReading.now()
                 self.phases.append(Phase(starting, began, drain_start))
                 self.foreign_cores[starting] = round(start_reading.foreign_cores(reading), 2)
                 self.results.setdefault("host_start_s", {})[f"throughput_{topology.key}"] = {
@@ -679,7 +680,7 @@ class DeliveryCostBenchmark:
                         )
                     await asyncio.sleep(COMPLETION_POLL_SECONDS)
                 drained.set()
-                cpu_after, later = self.cpu(pids), LoadReading.now()
+                cpu_after, later = self.cpu(pids, each_host=True), LoadReading.now()
                 self.foreign_cores[drain] = round(reading.foreign_cores(later), 2)
                 # The CPU readings span the drain and the poll that saw it end.
                 cpu_window = later.wall - reading.wall
