@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from emulators.functions_host.function_metadata import discover_functions
 from emulators.launcher import Service, start_service
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -85,14 +86,7 @@ class RunningHost:
 
 def http_functions(app_dir: Path) -> list[str]:
     """The app's functions with an HTTP trigger (Flex Consumption scales them as one group)."""
-    return sorted(
-        folder.name
-        for folder in (app_dir / name for name in function_folders(app_dir))
-        if any(
-            binding.get("type") == "httpTrigger"
-            for binding in json.loads((folder / "function.json").read_text("utf-8"))["bindings"]
-        )
-    )
+    return [spec.name for spec in discover_functions(app_dir) if spec.trigger.type == "httpTrigger"]
 
 
 def start_host(

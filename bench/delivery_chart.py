@@ -12,6 +12,8 @@ matplotlib.use("Agg")  # files only: no display on a server or in CI
 
 import matplotlib.pyplot as plt
 
+from bench.delivery_report import THROUGHPUTS
+
 
 def draw(results: dict[str, Any], path: Path) -> None:
     """Write the two-panel PNG for `results` (the JSON `bench.delivery_cost` writes) to `path`."""
@@ -19,14 +21,13 @@ def draw(results: dict[str, Any], path: Path) -> None:
     storage = results["storage_requests"]
     figure, (speed, requests) = plt.subplots(1, 2, figsize=(14, 5.5), width_ratios=[1.2, 1.4])
 
-    names = ["tutorial", "bare", "app", "app_one_host"]
-    labels = [
+    labels = [  # in THROUGHPUTS' order
         "tutorial's loop\n(new Client\nper SMS,\nsequential)",
         "bare loop\n(aiohttp,\nhost's\nconcurrency)",
         "this app\n(send + 2\ncallbacks, all\nrecorded; HTTP\nfunctions apart)",
         "this app\non one host",
     ]
-    rates = [throughput[name]["sms_per_s"] for name in names]
+    rates = [throughput[name]["sms_per_s"] for name in THROUGHPUTS]
     bars = speed.bar(labels, rates, color=["#8c8c8c", "#5b8fd9", "#e07b39", "#f0b27a"])
     ratios = throughput["ratios"]
     notes = [

@@ -61,7 +61,15 @@ from bench.app_host import (
 from bench.baseline_loops import TwilioTarget, bare_loop, enqueue_sms, sms_requests, tutorial_loop
 from bench.callback_replay import CallbackSink, CapturedCallback, post_callback, resigned
 from bench.delivery_chart import draw
-from bench.delivery_report import THROUGHPUTS, markdown_table, summary
+from bench.delivery_report import (
+    DEPLOYED,
+    LOAD_PHASE,
+    ONE_HOST,
+    QUIET_PHASE,
+    THROUGHPUTS,
+    markdown_table,
+    summary,
+)
 from bench.figures import (
     combined,
     latency_summary,
@@ -161,8 +169,8 @@ def topologies(app_dir: Path) -> tuple[Topology, Topology]:
     http = tuple(http_functions(app_dir))
     others = tuple(name for name in function_folders(app_dir) if name not in http)
     return (
-        Topology("app", "b", "", (http, others)),
-        Topology("app_one_host", "c", " (one host)", (None,)),
+        Topology(DEPLOYED, "b", "", (http, others)),
+        Topology(ONE_HOST, "c", " (one host)", (None,)),
     )
 
 
@@ -317,9 +325,9 @@ class DeliveryCostBenchmark:
             "DELIVERIES_TABLE_NAME": TABLE_NAME,
         }
 
-    def cpu(self, host_pids: Sequence[int] = ()) -> dict[str, float]:
+    def cpu(self, host_pids: Sequence[int] = (), each_host: bool = False) -> dict[str, float]:
         """CPU seconds so far of Azurite, the emulator, this process and (given) the hosts,
-        summed over the hosts."""
+        summed over the hosts; with `each_host`, also each host's own as `host <index>`."""
         reading = {
             "azurite": cpu_seconds(self.azurite_pid),
             "emulator": cpu_seconds(self.emulator.service.process.pid),
@@ -327,7 +335,8 @@ class DeliveryCostBenchmark:
         }
         if host_pids:
             each = [cpu_seconds(pid) for pid in host_pids]
-            reading.update({f"host {index}": seconds for index, seconds in enumerate(each)})
+            if each_host:
+                reading.update({f"host {index}": seconds for index, seconds in enumerate(each)})
             reading["host"] = sum(each)
             # The stand-in's event loop runs on the main thread (queue polling, its HTTP server,
             # the worker protocol: the .NET host's work in Azure); the functions run on others.
@@ -617,7 +626,7 @@ class DeliveryCostBenchmark:
         names = HostNames.for_host(f"{self.run_id}-{topology.tag}")
         prefix = self.request_id_prefix(topology.tag)
         await enqueue_sms(self.direct_storage, names.sms, sms_requests(prefix, self.n))
-        drain, quiet = topology.phase("app drain"), topology.phase("callbacks alone")
+        drain, quiet = topology.phase(LOAD_PHASE), topology.phase(QUIET_PHASE)
         await self.wait_for_quiet(drain)
         ports = [free_port() for _ in topology.groups]
         http_host_url = f"http://127.0.0.1:{ports[0]}"
@@ -646,7 +655,7 @@ class DeliveryCostBenchmark:
                         await self.time_callbacks(hosts[0], load_ids[:1])
                 http_host, drain_start = hosts[0], hosts[-1].ready_at
                 pids = [host.pid for host in hosts]
-                cpu_before, reading = self.cpu(pids), LoadReading.now()
+                cpu_before, reading = self.cpu(pids, each_host=True), LoadReading.now()
                 self.phases.append(Phase(starting, began, drain_start))
                 self.foreign_cores[starting] = round(start_reading.foreign_cores(reading), 2)
                 self.results.setdefault("host_start_s", {})[f"throughput_{topology.key}"] = {
@@ -671,7 +680,7 @@ class DeliveryCostBenchmark:
                         )
                     await asyncio.sleep(COMPLETION_POLL_SECONDS)
                 drained.set()
-                cpu_after, later = self.cpu(pids), LoadReading.now()
+                cpu_after, later = self.cpu(pids, each_host=True), LoadReading.now()
                 self.foreign_cores[drain] = round(reading.foreign_cores(later), 2)
                 # The CPU readings span the drain and the poll that saw it end.
                 cpu_window = later.wall - reading.wall
@@ -795,7 +804,7 @@ class DeliveryCostBenchmark:
         """Ratios, the machine and the run's own facts."""
         throughput = self.results["throughput"]
         app, one_host, tutorial, bare = (
-            throughput[k]["sms_per_s"] for k in ("app", "app_one_host", "tutorial", "bare")
+            throughput[k]["sms_per_s"] for k in (DEPLOYED, ONE_HOST, "tutorial", "bare")
         )
         throughput["ratios"] = {
             "app_to_tutorial": ratio(app, tutorial),

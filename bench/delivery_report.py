@@ -28,7 +28,7 @@ def summary(results: dict[str, Any]) -> str:
         f"delivery cost, N={results['n']}, {machine['cores']} cores, load "
         f"{machine['load_average_before']} -> {machine['load_average_after']}",
         f"  SMS/s: tutorial {t['tutorial']['sms_per_s']}, bare {t['bare']['sms_per_s']}, "
-        f"app {t['app']['sms_per_s']} (app/tutorial {t['ratios']['app_to_tutorial']}, "
+        f"app {t[DEPLOYED]['sms_per_s']} (app/tutorial {t['ratios']['app_to_tutorial']}, "
         f"app/bare {t['ratios']['app_to_bare']}); on one host {t[ONE_HOST]['sms_per_s']} "
         f"(app/tutorial {t['ratios']['app_one_host_to_tutorial']})",
         "  other processes' CPU (cores) during tutorial/bare/app/app on one host: "
@@ -76,8 +76,9 @@ def _hosts(throughput: dict[str, Any]) -> str:
     )
 
 
-def _latency(figures: dict[str, Any]) -> str:
-    return f"{figures.get('p50_ms')}/{figures.get('p99_ms')}"
+def _latency(figures: dict[str, Any], between: str = "/") -> str:
+    """`p50/p99` of a latency figure (`between` them: the table spaces it)."""
+    return f"{figures.get('p50_ms')}{between}{figures.get('p99_ms')}"
 
 
 def _answer(results: dict[str, Any], phase: str) -> str:
@@ -85,7 +86,7 @@ def _answer(results: dict[str, Any], phase: str) -> str:
     figures = results["stalls"].get("answer_ms_by_phase", {}).get(phase, {})
     if not figures.get("count"):
         return "-"
-    return f"{figures['p50_ms']}/{figures['p99_ms']}"
+    return _latency(figures)
 
 
 def _ops(figures: dict[str, float], top: int = 7) -> str:
@@ -161,18 +162,17 @@ def markdown_table(results: dict[str, Any]) -> str:
         ),
         (
             "status callback p50 / p99, quiet host",
-            f"{lat['alone'].get('p50_ms')} / {lat['alone'].get('p99_ms')} ms",
+            f"{_latency(lat['alone'], ' / ')} ms",
             "",
         ),
         (
             f"status callback p50 / p99 while {results['n']} SMS are sent",
-            f"{lat['under_load'].get('p50_ms')} / {lat['under_load'].get('p99_ms')} ms",
+            f"{_latency(lat['under_load'], ' / ')} ms",
             "p99 ≤ 50 ms",
         ),
         (
             "the same on one host: quiet, while the SMS are sent",
-            f"{one['alone'].get('p50_ms')} / {one['alone'].get('p99_ms')} ms, "
-            f"{one['under_load'].get('p50_ms')} / {one['under_load'].get('p99_ms')} ms",
+            f"{_latency(one['alone'], ' / ')} ms, {_latency(one['under_load'], ' / ')} ms",
             "",
         ),
         (

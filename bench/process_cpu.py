@@ -11,14 +11,21 @@ PROC = Path("/proc")
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def _stat_fields(pid: int) -> list[str] | None:
-    """Fields of /proc/<pid>/stat after the command name (field 3 onwards), or None if gone."""
+def _stat_fields(pid: int, tid: int | None = None) -> list[str] | None:
+    """Fields of /proc/<pid>/stat (of its thread `tid`, given: /proc/<pid>/task/<tid>/stat)
+    after the command name (field 3 onwards), or None if gone."""
+    path = PROC / str(pid) if tid is None else PROC / str(pid) / "task" / str(tid)
     try:
-        text = (PROC / str(pid) / "stat").read_text()
+        text = (path / "stat").read_text()
     except OSError:
         return None
     # The command name is in parentheses and may itself contain spaces or parentheses.
     return text[text.rindex(")") + 2 :].split()
+
+
+def _used_seconds(fields: list[str]) -> float:
+    """utime + stime (fields 14 and 15 of stat(5), i.e. 11 and 12 of `_stat_fields`)."""
+    return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
 def _children(pid: int) -> list[int]:
@@ -40,20 +47,15 @@ def cpu_seconds(pid: int) -> float:
         fields = _stat_fields(current)
         if fields is None:
             continue
-        # utime and stime are fields 14 and 15 of stat(5), i.e. 11 and 12 here.
-        total += (int(fields[11]) + int(fields[12])) / _TICKS
+        total += _used_seconds(fields)
         pending.extend(_children(current))
     return total
 
 
 def thread_cpu_seconds(pid: int, tid: int) -> float:
     """User + system CPU seconds used so far by thread `tid` of process `pid` (0 if gone)."""
-    try:
-        text = (PROC / str(pid) / "task" / str(tid) / "stat").read_text()
-    except OSError:
-        return 0.0
-    fields = text[text.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / _TICKS
+    fields = _stat_fields(pid, tid)
+    return _used_seconds(fields) if fields is not None else 0.0
 
 
 def own_cpu_seconds() -> float:
