@@ -353,22 +353,30 @@ async def test_a_failed_fetch_is_logged_and_polling_goes_on(
     assert "connection refused" in capsys.readouterr().out
 
 
+def record_idle_waits(
+    monkeypatch: pytest.MonkeyPatch, stopping: asyncio.Event, count: int
+) -> list[float]:
+    """Makes the listener's idle waits time out at once, recording their timeouts; sets
+    `stopping` at the `count`th."""
+    waits: list[float] = []
+
+    async def no_wait(awaitable: Coroutine[Any, Any, Any], timeout: float) -> None:  # noqa: ASYNC109 (wait_for's signature)
+        awaitable.close()
+        waits.append(timeout)
+        if len(waits) == count:
+            stopping.set()
+        raise TimeoutError
+
+    monkeypatch.setattr(asyncio, "wait_for", no_wait)
+    return waits
+
+
 async def test_an_idle_queue_backs_off_doubling_up_to_the_maximum(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     subject = listener(ScriptedInvoker(), options=QueueOptions(max_polling_interval=0.5))
     stopping = asyncio.Event()
-    waits: list[float] = []
-
-    async def no_wait(awaitable: Coroutine[Any, Any, Any], timeout: float) -> None:  # noqa: ASYNC109 (wait_for's signature)
-        # Records the idle wait instead of sleeping through it.
-        awaitable.close()
-        waits.append(timeout)
-        if len(waits) == 5:
-            stopping.set()
-        raise TimeoutError
-
-    monkeypatch.setattr(asyncio, "wait_for", no_wait)
+    waits = record_idle_waits(monkeypatch, stopping, 5)
     await subject.run(stopping)
     assert waits == [0.1, 0.2, 0.4, 0.5, 0.5]
     assert len(fakes(subject)[0].received) == 5
@@ -377,15 +385,6 @@ async def test_an_idle_queue_backs_off_doubling_up_to_the_maximum(
 async def test_a_batch_resets_the_back_off(monkeypatch: pytest.MonkeyPatch) -> None:
     subject = listener(ScriptedInvoker(), batches=[[], [], [message("a")]])
     stopping = asyncio.Event()
-    waits: list[float] = []
-
-    async def no_wait(awaitable: Coroutine[Any, Any, Any], timeout: float) -> None:  # noqa: ASYNC109 (wait_for's signature)
-        awaitable.close()
-        waits.append(timeout)
-        if len(waits) == 4:
-            stopping.set()
-        raise TimeoutError
-
-    monkeypatch.setattr(asyncio, "wait_for", no_wait)
+    waits = record_idle_waits(monkeypatch, stopping, 4)
     await subject.run(stopping)
     assert waits == [0.1, 0.2, 0.1, 0.2]
