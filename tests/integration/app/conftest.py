@@ -17,6 +17,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -32,6 +33,7 @@ import send_call
 import send_sms
 import status_callback
 import twiml_voice
+from shared import delivery_store
 from shared.app_services import app_store
 from shared.delivery_store import DeliveryState
 from shared.process_state import reset_process_state
@@ -190,6 +192,40 @@ def wait_for[T](what: str, probe: Callable[[], T | None], timeout: float = 60.0)
 def rid() -> str:
     """A request id of this test's own."""
     return f"it-{uuid.uuid4().hex[:16]}"
+
+
+def _leave_claim(
+    rid: str,
+    *,
+    at: datetime | None = None,
+    by: str | None = None,
+    dequeue: int | None = None,
+    **fields: Any,
+) -> None:
+    """The state an SMS attempt left when it claimed the send `at` (default now), by attempt
+    `dequeue` of queue message `by` when given, and recorded no outcome; `fields` add to it."""
+    when = at or delivery_store.now()
+    claimer = {"claimed_by": by, "claimed_dequeue_count": dequeue} if by is not None else {}
+    app_store().create_state(
+        rid,
+        {
+            "channel": "sms",
+            "status": "sending",
+            "status_source": "local",
+            "attempts": 1,
+            "created_at": when,
+            "claimed_at": when,
+            **claimer,
+            **fields,
+        },
+    )
+
+
+@pytest.fixture
+def leave_claim() -> Callable[..., None]:
+    """`leave_claim(rid, at=, by=, dequeue=, **fields)`: a claim with no outcome, see
+    `_leave_claim`."""
+    return _leave_claim
 
 
 @pytest.fixture
