@@ -19,8 +19,6 @@ from shared.failure_classes import ClassifiedError, FailureClass, classify
 from shared.twilio_gateway import TwilioRequestError
 from tests.webhook_calls import call_webhook
 
-LONG_BODY = json.dumps({"id": "r-1", "to": "+15005550006", "body": "x" * 1601}).encode()
-
 
 def _message(body: bytes, message_id: str = "m-1", dequeue_count: int = 1) -> QueueMessage:
     return QueueMessage(id=message_id, body=body, dequeue_count=dequeue_count)
