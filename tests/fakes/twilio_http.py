@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import parse_qsl
 
 import requests
 from requests.adapters import HTTPAdapter
+
+from shared import twilio_gateway
 
 
 class CannedTwilio(HTTPAdapter):
@@ -31,3 +34,17 @@ class CannedTwilio(HTTPAdapter):
         response.url = str(request.url)
         response.request = request
         return response
+
+    def sent_form(self) -> dict[str, str]:
+        """The form fields of the one request it was sent."""
+        (request,) = self.seen
+        return dict(parse_qsl(str(request.body), keep_blank_values=True))
+
+
+def answer_client(
+    status: int = 200, body: Any = None, error: Exception | None = None
+) -> CannedTwilio:
+    """A `CannedTwilio` mounted on the process's Twilio client (`twilio_gateway.get_client()`)."""
+    adapter = CannedTwilio(status, body, error)
+    twilio_gateway.get_client().http_client.session.mount("http://", adapter)
+    return adapter

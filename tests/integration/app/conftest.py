@@ -17,27 +17,29 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import azure.functions as func
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
 from azure.functions.queue import QueueMessage
 from azure.storage.queue import QueueClient, TextBase64DecodePolicy
-from twilio.request_validator import RequestValidator
 
 import send_call
 import send_sms
 import status_callback
 import twiml_voice
+from shared import delivery_store
 from shared.app_services import app_store
 from shared.delivery_store import DeliveryState
 from shared.process_state import reset_process_state
 from shared.storage_connection import load_storage_connection, queue_client
 from tests.conftest import AUTH_TOKEN, AppEnv, Configure
-from tests.webhook_calls import call_webhook
+from tests.webhook_calls import call_webhook, signed_request
 
 HTTP_FUNCTIONS = {"status_callback": status_callback.main, "twiml_voice": twiml_voice.main}
 CLEARED = (
@@ -192,6 +194,40 @@ def rid() -> str:
     return f"it-{uuid.uuid4().hex[:16]}"
 
 
+def _leave_claim(
+    rid: str,
+    *,
+    at: datetime | None = None,
+    by: str | None = None,
+    dequeue: int | None = None,
+    **fields: Any,
+) -> None:
+    """The state an SMS attempt left when it claimed the send `at` (default now), by attempt
+    `dequeue` of queue message `by` when given, and recorded no outcome; `fields` add to it."""
+    when = at or delivery_store.now()
+    claimer = {"claimed_by": by, "claimed_dequeue_count": dequeue} if by is not None else {}
+    app_store().create_state(
+        rid,
+        {
+            "channel": "sms",
+            "status": "sending",
+            "status_source": "local",
+            "attempts": 1,
+            "created_at": when,
+            "claimed_at": when,
+            **claimer,
+            **fields,
+        },
+    )
+
+
+@pytest.fixture
+def leave_claim() -> Callable[..., None]:
+    """`leave_claim(rid, at=, by=, dequeue=, **fields)`: a claim with no outcome, see
+    `_leave_claim`."""
+    return _leave_claim
+
+
 @pytest.fixture
 def functions_server() -> Iterator[str]:
     """The app's HTTP functions on a free loopback port; yields the base URL."""
@@ -255,35 +291,10 @@ Signer = Callable[..., func.HttpRequest]
 
 @pytest.fixture
 def signed() -> Signer:
-    """`signed(method, public_url, form, worker_url=, token=, signature=)`: see `signed_request`."""
-    return signed_request
-
-
-def signed_request(
-    method: str,
-    public_url: str,
-    form: dict[str, str] | None = None,
-    *,
-    worker_url: str | None = None,
-    token: str = AUTH_TOKEN,
-    signature: str | None = None,
-) -> func.HttpRequest:
-    """A request as the worker sees it at `worker_url` (default `public_url`), signed for
-    `public_url` the way Twilio signs (unless `signature` is given; "" sends none)."""
-    fields = form or {}
-    if signature is None:
-        signature = RequestValidator(token).compute_signature(public_url, fields)
-    headers = {"Content-Type": "application/x-www-form-urlencoded"}
-    if signature:
-        headers["X-Twilio-Signature"] = signature
-    seen = worker_url or public_url
-    return func.HttpRequest(
-        method=method,
-        url=seen,
-        headers=headers,
-        params=dict(parse_qsl(urlsplit(seen).query, keep_blank_values=True)),
-        body=urlencode(fields).encode() if method == "POST" else b"",
-    )
+    """`signed(method, public_url, form, worker_url=, token=, signature=)`: see
+    `tests.webhook_calls.signed_request`; signed with the test settings' auth token unless
+    `token` says otherwise."""
+    return partial(signed_request, token=AUTH_TOKEN)
 
 
 @pytest.fixture

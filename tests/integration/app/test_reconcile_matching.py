@@ -65,29 +65,16 @@ def test_a_message_with_other_media_is_not_adopted(app: Any, rid: str) -> None:
     assert app_store().get_state(rid).twilio_sid == message["sid"] != other
 
 
-def _claimed_a_minute_ago(rid: str) -> None:
+def _claimed_a_minute_ago(leave_claim: Any, rid: str) -> None:
     """The state an attempt that may have reached Twilio left a minute ago."""
     earlier = delivery_store.now() - timedelta(minutes=1)
-    app_store().create_state(
-        rid,
-        {
-            "channel": "sms",
-            "status": "sending",
-            "status_source": "local",
-            "attempts": 1,
-            "created_at": earlier,
-            "claimed_at": earlier,
-            "claimed_by": "m-1",
-            "claimed_dequeue_count": 1,
-            "failure_class": "ambiguous",
-        },
-    )
+    leave_claim(rid, at=earlier, by="m-1", dequeue=1, failure_class="ambiguous")
 
 
-def test_reconcile_pages_past_newer_messages(app: Any, rid: str) -> None:
+def test_reconcile_pages_past_newer_messages(app: Any, rid: str, leave_claim: Any) -> None:
     to = _recipient()
     request = {"id": rid, "to": to, "body": f"code for {rid}"}
-    _claimed_a_minute_ago(rid)
+    _claimed_a_minute_ago(leave_claim, rid)
     created = _unrecorded_message(to, request["body"], None, rid)  # attempt 1 did send
     newer = twilio_gateway.RECONCILE_PAGE + 5
     for n in range(newer):
@@ -98,13 +85,13 @@ def test_reconcile_pages_past_newer_messages(app: Any, rid: str) -> None:
 
 
 def test_reconcile_reads_back_to_the_claim_behind_more_than_500_newer_messages(
-    app: Any, rid: str
+    app: Any, rid: str, leave_claim: Any
 ) -> None:
     """A host killed mid-send, restarted with hundreds of newer sends to the same number: the
     earlier attempt's Message is found however deep it lies (a fixed cap of 500 sent it twice)."""
     to = _recipient()
     request = {"id": rid, "to": to, "body": f"code for {rid}"}
-    _claimed_a_minute_ago(rid)
+    _claimed_a_minute_ago(leave_claim, rid)
     created = _unrecorded_message(to, request["body"], None, rid)
     for n in range(600):
         _unrecorded_message(to, f"other {n}", None, f"{rid}-other")
@@ -114,12 +101,12 @@ def test_reconcile_reads_back_to_the_claim_behind_more_than_500_newer_messages(
 
 
 def test_a_list_that_never_reaches_the_claim_time_is_ambiguous_and_sends_nothing(
-    app: Any, rid: str, monkeypatch: pytest.MonkeyPatch
+    app: Any, rid: str, leave_claim: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(twilio_gateway, "RECONCILE_LIMIT", 80)
     to = _recipient()
     request = {"id": rid, "to": to, "body": f"code for {rid}"}
-    _claimed_a_minute_ago(rid)
+    _claimed_a_minute_ago(leave_claim, rid)
     for n in range(100):
         _unrecorded_message(to, f"other {n}", None, f"{rid}-other")
     with pytest.raises(ClassifiedError, match="without reaching the claim time") as raised:

@@ -19,8 +19,6 @@ from shared.failure_classes import ClassifiedError, FailureClass, classify
 from shared.twilio_gateway import TwilioRequestError
 from tests.webhook_calls import call_webhook
 
-LONG_BODY = json.dumps({"id": "r-1", "to": "+15005550006", "body": "x" * 1601}).encode()
-
 
 def _message(body: bytes, message_id: str = "m-1", dequeue_count: int = 1) -> QueueMessage:
     return QueueMessage(id=message_id, body=body, dequeue_count=dequeue_count)
@@ -148,24 +146,15 @@ def test_oversize_metadata_is_rejected_with_a_clear_reason(app_env: Any, read_ev
 def test_a_failed_reconcile_lookup_is_retried_not_a_verdict(
     app_env: Any,
     read_events: Any,
+    leave_claim: Any,
     monkeypatch: pytest.MonkeyPatch,
     http_status: int,
     raised_class: FailureClass,
     noted_class: str,
 ) -> None:
     long_ago = delivery_store.now() - timedelta(minutes=10)
-    app_store().create_state(
-        "rc-1",
-        {
-            "channel": "sms",
-            "status": "sending",
-            "status_source": "local",
-            "attempts": 1,
-            "created_at": long_ago,
-            "claimed_at": long_ago,
-            "failure_class": "ambiguous",  # attempt 1's POST may have reached Twilio
-        },
-    )
+    # attempt 1's POST may have reached Twilio
+    leave_claim("rc-1", at=long_ago, failure_class="ambiguous")
 
     def list_fails(**_: Any) -> list[Any]:
         failure = classify(None, http_status)

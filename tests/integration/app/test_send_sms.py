@@ -256,29 +256,12 @@ def test_a_fresh_claim_without_outcome_is_not_sent_twice(app: Any, rid: str) -> 
     assert app.messages_for(rid) == []
 
 
-def _claim(rid: str, *, by: str, dequeue: int, at: Any = None, **extra: Any) -> None:
-    """A claim left by attempt `dequeue` of queue message `by` (no outcome recorded)."""
-    when = at or delivery_store.now()
-    app_store().create_state(
-        rid,
-        {
-            "channel": "sms",
-            "status": "sending",
-            "status_source": "local",
-            "attempts": 1,
-            "created_at": when,
-            "claimed_at": when,
-            "claimed_by": by,
-            "claimed_dequeue_count": dequeue,
-            **extra,
-        },
-    )
-
-
-def test_a_later_attempt_of_the_same_message_takes_over_its_fresh_claim(app: Any, rid: str) -> None:
+def test_a_later_attempt_of_the_same_message_takes_over_its_fresh_claim(
+    app: Any, rid: str, leave_claim: Any
+) -> None:
     # Attempt 1 of m-1 claimed moments ago and ended without noting anything (e.g. it died):
     # the host only redelivers m-1 after that attempt ended, so attempt 2 must not wait.
-    _claim(rid, by="m-1", dequeue=1)
+    leave_claim(rid, by="m-1", dequeue=1)
     app.send_sms(_sms(rid), message_id="m-1", dequeue=2)
     assert len(app.messages_for(rid)) == 1
     state = app_store().get_state(rid)
@@ -286,9 +269,11 @@ def test_a_later_attempt_of_the_same_message_takes_over_its_fresh_claim(app: Any
     assert "local-2-created" in _history_keys(rid)
 
 
-def test_a_duplicate_copy_on_its_last_attempt_ends_as_a_duplicate(app: Any, rid: str) -> None:
+def test_a_duplicate_copy_on_its_last_attempt_ends_as_a_duplicate(
+    app: Any, rid: str, leave_claim: Any
+) -> None:
     # Another queue message (a copy of the same request) holds a fresh claim.
-    _claim(rid, by="m-owner", dequeue=1)
+    leave_claim(rid, by="m-owner", dequeue=1)
     with pytest.raises(ClaimInProgressError):
         app.send_sms(_sms(rid), message_id="m-copy", dequeue=4)
     app.send_sms(_sms(rid), message_id="m-copy", dequeue=5)  # no exception: no poison
@@ -299,10 +284,10 @@ def test_a_duplicate_copy_on_its_last_attempt_ends_as_a_duplicate(app: Any, rid:
 
 
 def test_an_unexpected_error_on_the_last_attempt_records_gave_up(
-    app: Any, rid: str, monkeypatch: pytest.MonkeyPatch
+    app: Any, rid: str, leave_claim: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     long_ago = delivery_store.now() - timedelta(minutes=10)
-    _claim(rid, by="m-1", dequeue=4, at=long_ago, failure_class="ambiguous")
+    leave_claim(rid, by="m-1", dequeue=4, at=long_ago, failure_class="ambiguous")
     request = _sms(rid)
     twilio_gateway.create_message(  # what attempt 4 may have created: reconcile looks it up
         to=request["to"],
@@ -437,20 +422,9 @@ def test_a_recorded_sid_is_indexed_even_if_the_process_dies_after_the_state_writ
     assert app_store().sid_owner(sid) == rid
 
 
-def test_a_crashed_attempt_is_reconciled(app: Any, rid: str) -> None:
+def test_a_crashed_attempt_is_reconciled(app: Any, rid: str, leave_claim: Any) -> None:
     # An attempt claimed long ago, created the message, and died before recording the SID.
-    long_ago = delivery_store.now() - timedelta(minutes=10)
-    app_store().create_state(
-        rid,
-        {
-            "channel": "sms",
-            "status": "sending",
-            "status_source": "local",
-            "attempts": 1,
-            "created_at": long_ago,
-            "claimed_at": long_ago,
-        },
-    )
+    leave_claim(rid, at=delivery_store.now() - timedelta(minutes=10))
     request = _sms(rid)
     sid = twilio_gateway.create_message(
         to=request["to"],

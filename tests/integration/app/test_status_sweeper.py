@@ -31,6 +31,19 @@ def _sms(rid: str) -> dict[str, Any]:
     return {"id": rid, "to": "+15551230001", "body": f"Sweeper test {rid}"}
 
 
+def _indexed_claim(leave_claim: Any, request: dict[str, Any], **claimer: Any) -> None:
+    """An SMS claim opened two hours ago, indexed as due and left without an outcome."""
+    opened = delivery_store.now() - timedelta(hours=2)
+    app_store().open_delivery(request["id"], "sms", opened, opened, request)
+    leave_claim(
+        request["id"],
+        at=opened,
+        event_count=0,
+        request_hash=request_fingerprint(SMS.model.model_validate(request)),
+        **claimer,
+    )
+
+
 @pytest.fixture
 def app_down(app: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The app as Twilio cannot reach it: its public URL points where nothing listens."""
@@ -97,25 +110,13 @@ def test_a_429_from_twilio_ends_the_sweep_and_the_next_one_finishes(
     assert app_store().get_state(rid).status == "delivered"  # type: ignore[union-attr]
 
 
-def test_an_abandoned_claim_is_reconciled_with_twilio_never_sent(app: Any, rid: str) -> None:
+def test_an_abandoned_claim_is_reconciled_with_twilio_never_sent(
+    app: Any, rid: str, leave_claim: Any
+) -> None:
     # A claim whose attempt created the message and died before recording its SID, two hours
     # ago: its queue message has run out of attempts.
     request = _sms(rid)
-    opened = delivery_store.now() - timedelta(hours=2)
-    app_store().open_delivery(rid, "sms", opened, opened, request)
-    app_store().create_state(
-        rid,
-        {
-            "channel": "sms",
-            "status": "sending",
-            "status_source": "local",
-            "attempts": 1,
-            "event_count": 0,
-            "created_at": opened,
-            "claimed_at": opened,
-            "request_hash": request_fingerprint(SMS.model.model_validate(request)),
-        },
-    )
+    _indexed_claim(leave_claim, request)
     created = twilio_gateway.create_message(
         to=request["to"],
         from_=get_settings().twilio_from_number,
@@ -195,28 +196,12 @@ def test_a_call_whose_callbacks_were_lost_is_learned_by_polling(app_down: Any, r
 
 
 def test_a_settled_claim_sent_later_is_polled_when_its_callbacks_are_lost(
-    app_down: Any, rid: str
+    app_down: Any, rid: str, leave_claim: Any
 ) -> None:
     # A claim whose attempt died before the send, two hours ago: the sweeper settles it
     # `failed` (nothing at Twilio) and drops it from the index.
     request = _sms(rid)
-    opened = delivery_store.now() - timedelta(hours=2)
-    app_store().open_delivery(rid, "sms", opened, opened, request)
-    app_store().create_state(
-        rid,
-        {
-            "channel": "sms",
-            "status": "sending",
-            "status_source": "local",
-            "attempts": 1,
-            "event_count": 0,
-            "created_at": opened,
-            "claimed_at": opened,
-            "claimed_by": "queued-message",
-            "claimed_dequeue_count": 1,
-            "request_hash": request_fingerprint(SMS.model.model_validate(request)),
-        },
-    )
+    _indexed_claim(leave_claim, request, by="queued-message", dequeue=1)
     assert sweep(app_recorder(), now=_later()).abandoned == 1
     # Its queue message comes back (the host was down longer than the claim timeout; or it is
     # replayed from -poison): the attempt reconciles, finds nothing, sends.

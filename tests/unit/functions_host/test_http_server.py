@@ -11,7 +11,6 @@ from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 from multidict import CIMultiDict
 
-from emulators.functions_host.function_invoker import FunctionInvoker
 from emulators.functions_host.function_metadata import Binding, FunctionSpec
 from emulators.functions_host.http_routes import HttpRoute, build_route
 from emulators.functions_host.http_server import (
@@ -21,9 +20,10 @@ from emulators.functions_host.http_server import (
     request_data,
     to_response,
 )
-from emulators.functions_host.rpc_values import HttpRequestData, HttpResponseData, RpcValue, Text
+from emulators.functions_host.rpc_values import HttpRequestData, HttpResponseData, Text
 from emulators.functions_host.runtime_driver import InvocationOutcome
 from emulators.functions_host.settings_loader import LocalSettings
+from tests.fakes.function_invoker import ScriptedInvoker
 
 KEYS = LocalSettings(
     function_keys={"hook": "fn-key", "default": "host-key", "other": "other-key"},
@@ -120,23 +120,6 @@ def test_the_response_keeps_status_headers_cookies_and_body() -> None:
     assert response.body == b"<Response/>"
 
 
-class FakeInvoker(FunctionInvoker):
-    def __init__(self, outcome: InvocationOutcome) -> None:
-        self.outcome = outcome
-        self.calls: list[tuple[str, str, dict[str, RpcValue]]] = []
-
-    async def invoke(
-        self,
-        spec: FunctionSpec,
-        reason: str,
-        inputs: dict[str, RpcValue],
-        trigger_metadata: dict[str, RpcValue],
-        details: str | None = None,
-    ) -> InvocationOutcome:
-        self.calls.append((spec.name, reason, inputs))
-        return self.outcome
-
-
 OK = InvocationOutcome(True, return_value=HttpResponseData(200, {}, b"hi"))
 
 
@@ -144,8 +127,8 @@ async def serve(
     incoming: web.Request,
     outcome: InvocationOutcome = OK,
     routes: list[HttpRoute] | None = None,
-) -> tuple[web.StreamResponse, FakeInvoker]:
-    invoker = FakeInvoker(outcome)
+) -> tuple[web.StreamResponse, ScriptedInvoker]:
+    invoker = ScriptedInvoker(outcome)
     server = HttpTriggerServer(routes or [route(route="hook/{id}")], invoker, KEYS)
     return await server._handle(incoming), invoker
 
@@ -153,7 +136,7 @@ async def serve(
 async def test_a_keyed_request_invokes_the_function_and_returns_its_response() -> None:
     response, invoker = await serve(request("POST", "/api/hook/7?code=fn-key"))
     assert (response.status, response.body) == (200, b"hi")  # type: ignore[attr-defined]
-    ((name, reason, inputs),) = invoker.calls
+    ((name, reason, inputs, _, _),) = invoker.calls
     assert name == "hook"
     assert reason == "This function was programmatically called via the host APIs."
     data = inputs["req"]
@@ -210,7 +193,7 @@ async def test_no_http_response_set_is_204_and_logged(
 
 
 def test_the_application_routes_every_path_to_the_handler() -> None:
-    app = HttpTriggerServer([], FakeInvoker(OK), KEYS).application()
+    app = HttpTriggerServer([], ScriptedInvoker(OK), KEYS).application()
     resources = list(app.router.resources())
     assert len(resources) == 1
     assert resources[0].canonical == "/{tail}"

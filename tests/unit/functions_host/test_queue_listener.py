@@ -27,6 +27,7 @@ from emulators.functions_host.queue_listener import (
 )
 from emulators.functions_host.rpc_values import Binary, Json, RpcValue, Text
 from emulators.functions_host.runtime_driver import InvocationOutcome
+from tests.fakes.function_invoker import ScriptedInvoker
 
 
 def as_datum(value: RpcValue) -> Datum:
@@ -143,25 +144,6 @@ class FakeQueue:
         self.updated.append((message.id, visibility_timeout))
 
 
-class FakeInvoker(FunctionInvoker):
-    """Answers each invocation with the next outcome (success when none is left)."""
-
-    def __init__(self, *outcomes: InvocationOutcome) -> None:
-        self.outcomes = list(outcomes)
-        self.calls: list[tuple[str, dict[str, RpcValue], dict[str, RpcValue], str | None]] = []
-
-    async def invoke(
-        self,
-        spec: FunctionSpec,
-        reason: str,
-        inputs: dict[str, RpcValue],
-        trigger_metadata: dict[str, RpcValue],
-        details: str | None = None,
-    ) -> InvocationOutcome:
-        self.calls.append((reason, inputs, trigger_metadata, details))
-        return self.outcomes.pop(0) if self.outcomes else InvocationOutcome(True)
-
-
 def queue_spec(data_type: str | None = None) -> FunctionSpec:
     trigger = Binding("msg", "queueTrigger", "in", data_type, {"queueName": "jobs"})
     return FunctionSpec("worker", Path("/app/worker"), Path("/app/worker/__init__.py"), "main",
@@ -203,10 +185,10 @@ def fakes(subject: QueueListener) -> tuple[FakeQueue, FakeQueue]:
 
 
 async def test_a_handled_message_is_invoked_with_its_text_and_deleted() -> None:
-    invoker = FakeInvoker()
+    invoker = ScriptedInvoker()
     subject = listener(invoker)
     await subject._process(message("hello", inserted_on=datetime(2026, 12, 1, tzinfo=UTC)))
-    ((reason, inputs, metadata, details),) = invoker.calls
+    ((_, reason, inputs, metadata, details),) = invoker.calls
     assert reason == "New queue message detected on 'jobs'."
     assert inputs == {"msg": Text("hello")}
     assert metadata["QueueTrigger"] == Text("hello")
@@ -218,14 +200,14 @@ async def test_a_handled_message_is_invoked_with_its_text_and_deleted() -> None:
 
 
 async def test_base64_messages_are_decoded_and_binary_functions_get_bytes() -> None:
-    invoker = FakeInvoker()
+    invoker = ScriptedInvoker()
     subject = listener(invoker, options=QueueOptions(message_encoding="base64"), data_type="binary")
     await subject._process(message(base64.b64encode(b"\xffraw").decode()))
-    assert invoker.calls[0][1] == {"msg": Binary(b"\xffraw")}
+    assert invoker.calls[0].inputs == {"msg": Binary(b"\xffraw")}
 
 
 async def test_a_failure_before_the_last_attempt_is_retried_after_the_visibility_timeout() -> None:
-    subject = listener(FakeInvoker(FAILED))
+    subject = listener(ScriptedInvoker(FAILED))
     await subject._process(message(dequeue_count=2))
     queue, poison = fakes(subject)
     assert queue.updated == [("m-hello", 2)]  # whole seconds, as the REST API takes them
@@ -235,7 +217,7 @@ async def test_a_failure_before_the_last_attempt_is_retried_after_the_visibility
 async def test_a_failure_on_the_last_attempt_moves_the_raw_text_to_poison(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    subject = listener(FakeInvoker(FAILED))
+    subject = listener(ScriptedInvoker(FAILED))
     await subject._process(message("last", dequeue_count=3))
     queue, poison = fakes(subject)
     assert (poison.created, poison.sent, queue.deleted) == (1, ["last"], ["m-last"])
@@ -246,7 +228,7 @@ async def test_a_failure_on_the_last_attempt_moves_the_raw_text_to_poison(
 
 
 async def test_an_existing_poison_queue_is_used() -> None:
-    subject = listener(FakeInvoker(FAILED, FAILED))
+    subject = listener(ScriptedInvoker(FAILED, FAILED))
     await subject._process(message("a", dequeue_count=3))
     await subject._process(message("b", dequeue_count=3))
     assert fakes(subject)[1].sent == ["a", "b"]
@@ -255,7 +237,7 @@ async def test_an_existing_poison_queue_is_used() -> None:
 async def test_an_undecodable_message_goes_to_poison_without_an_invocation(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    invoker = FakeInvoker()
+    invoker = ScriptedInvoker()
     subject = listener(invoker, options=QueueOptions(message_encoding="base64"))
     await subject._process(message("not base64!"))
     queue, poison = fakes(subject)
@@ -267,7 +249,7 @@ async def test_an_undecodable_message_goes_to_poison_without_an_invocation(
 
 
 async def test_a_message_past_its_attempts_is_not_invoked_again() -> None:
-    invoker = FakeInvoker()
+    invoker = ScriptedInvoker()
     subject = listener(invoker)
     await subject._process(message("old", dequeue_count=4))
     assert invoker.calls == []
@@ -277,7 +259,7 @@ async def test_a_message_past_its_attempts_is_not_invoked_again() -> None:
 async def test_without_a_poison_queue_a_failure_stays_invisible(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    subject = listener(FakeInvoker(FAILED), poison=False)
+    subject = listener(ScriptedInvoker(FAILED), poison=False)
     await subject._process(message(dequeue_count=1))
     queue = fakes(subject)[0]
     assert (queue.updated, queue.deleted, queue.sent) == ([], [], [])
@@ -287,7 +269,7 @@ async def test_without_a_poison_queue_a_failure_stays_invisible(
 
 
 async def test_without_a_poison_queue_an_undecodable_message_stays_invisible() -> None:
-    subject = listener(FakeInvoker(), poison=False, options=QueueOptions())
+    subject = listener(ScriptedInvoker(), poison=False, options=QueueOptions())
     await subject._process(message("%%%"))
     queue = fakes(subject)[0]
     assert (queue.deleted, queue.sent) == ([], [])
@@ -302,7 +284,7 @@ def not_found(code: str) -> ResourceNotFoundError:
 async def test_a_delete_that_already_took_effect_is_a_completion(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    subject = listener(FakeInvoker())
+    subject = listener(ScriptedInvoker())
     fakes(subject)[0].delete_error = not_found("MessageNotFound")
     leased = datetime.now(UTC) + timedelta(minutes=5)
     await subject._process(message(next_visible_on=leased))
@@ -312,7 +294,7 @@ async def test_a_delete_that_already_took_effect_is_a_completion(
 async def test_a_message_gone_after_its_lease_is_a_warning(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    subject = listener(FakeInvoker())
+    subject = listener(ScriptedInvoker())
     fakes(subject)[0].delete_error = not_found("MessageNotFound")
     await subject._process(message(next_visible_on=datetime.now(UTC) - timedelta(seconds=1)))
     assert "Warning: message m-hello was already gone when deleted" in capsys.readouterr().out
@@ -321,21 +303,21 @@ async def test_a_message_gone_after_its_lease_is_a_warning(
 async def test_another_not_found_is_a_failed_completion(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    subject = listener(FakeInvoker())
+    subject = listener(ScriptedInvoker())
     fakes(subject)[0].delete_error = not_found("QueueNotFound")
     await subject._process(message())
     assert "Could not complete message m-hello: gone" in capsys.readouterr().out
 
 
 async def test_ensure_queue_tolerates_an_existing_queue() -> None:
-    subject = listener(FakeInvoker())
+    subject = listener(ScriptedInvoker())
     await subject.ensure_queue()
     await subject.ensure_queue()
     assert fakes(subject)[0].created == 2
 
 
 async def test_run_fetches_a_batch_handles_it_and_stops() -> None:
-    invoker = FakeInvoker()
+    invoker = ScriptedInvoker()
     options = QueueOptions(batch_size=4, message_encoding="none")
     subject = listener(invoker, options=options, batches=[[message("a"), message("b")]])
     queue = fakes(subject)[0]
@@ -351,7 +333,7 @@ async def test_run_fetches_a_batch_handles_it_and_stops() -> None:
 
 
 async def test_run_stops_during_a_hung_fetch() -> None:
-    subject = listener(FakeInvoker())
+    subject = listener(ScriptedInvoker())
     fakes(subject)[0].hang = True
     stopping = asyncio.Event()
     running = asyncio.create_task(subject.run(stopping))
@@ -365,45 +347,44 @@ async def test_run_stops_during_a_hung_fetch() -> None:
 async def test_a_failed_fetch_is_logged_and_polling_goes_on(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    subject = listener(FakeInvoker())
+    subject = listener(ScriptedInvoker())
     fakes(subject)[0].receive_error = ServiceRequestError("connection refused")
     assert await subject._fetch() == []
     assert "connection refused" in capsys.readouterr().out
 
 
-async def test_an_idle_queue_backs_off_doubling_up_to_the_maximum(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    subject = listener(FakeInvoker(), options=QueueOptions(max_polling_interval=0.5))
-    stopping = asyncio.Event()
+def record_idle_waits(
+    monkeypatch: pytest.MonkeyPatch, stopping: asyncio.Event, count: int
+) -> list[float]:
+    """Makes the listener's idle waits time out at once, recording their timeouts; sets
+    `stopping` at the `count`th."""
     waits: list[float] = []
 
     async def no_wait(awaitable: Coroutine[Any, Any, Any], timeout: float) -> None:  # noqa: ASYNC109 (wait_for's signature)
-        # Records the idle wait instead of sleeping through it.
         awaitable.close()
         waits.append(timeout)
-        if len(waits) == 5:
+        if len(waits) == count:
             stopping.set()
         raise TimeoutError
 
     monkeypatch.setattr(asyncio, "wait_for", no_wait)
+    return waits
+
+
+async def test_an_idle_queue_backs_off_doubling_up_to_the_maximum(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    subject = listener(ScriptedInvoker(), options=QueueOptions(max_polling_interval=0.5))
+    stopping = asyncio.Event()
+    waits = record_idle_waits(monkeypatch, stopping, 5)
     await subject.run(stopping)
     assert waits == [0.1, 0.2, 0.4, 0.5, 0.5]
     assert len(fakes(subject)[0].received) == 5
 
 
 async def test_a_batch_resets_the_back_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    subject = listener(FakeInvoker(), batches=[[], [], [message("a")]])
+    subject = listener(ScriptedInvoker(), batches=[[], [], [message("a")]])
     stopping = asyncio.Event()
-    waits: list[float] = []
-
-    async def no_wait(awaitable: Coroutine[Any, Any, Any], timeout: float) -> None:  # noqa: ASYNC109 (wait_for's signature)
-        awaitable.close()
-        waits.append(timeout)
-        if len(waits) == 4:
-            stopping.set()
-        raise TimeoutError
-
-    monkeypatch.setattr(asyncio, "wait_for", no_wait)
+    waits = record_idle_waits(monkeypatch, stopping, 4)
     await subject.run(stopping)
     assert waits == [0.1, 0.2, 0.1, 0.2]

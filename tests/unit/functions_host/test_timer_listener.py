@@ -11,11 +11,9 @@ from pathlib import Path
 import pytest
 from azure.core.exceptions import ServiceRequestError
 
-from emulators.functions_host.function_invoker import FunctionInvoker
 from emulators.functions_host.function_metadata import Binding, FunctionSpec
 from emulators.functions_host.ncrontab import parse_cron
-from emulators.functions_host.rpc_values import Json, RpcValue, Text
-from emulators.functions_host.runtime_driver import InvocationOutcome
+from emulators.functions_host.rpc_values import Json, Text
 from emulators.functions_host.schedule_monitor import NEVER, ScheduleMonitor, ScheduleStatus
 from emulators.functions_host.timer_listener import (
     LATEST,
@@ -25,6 +23,7 @@ from emulators.functions_host.timer_listener import (
     timer_payload,
 )
 from emulators.functions_host.timer_schedule import ConstantSchedule, TimerOptions, TimerSchedule
+from tests.fakes.function_invoker import ScriptedInvoker
 
 T0 = datetime(2026, 12, 1, 8, 0, 0, 123456, tzinfo=UTC)
 CRON = TimerOptions(parse_cron("0 */5 * * * *"), run_on_startup=False, use_monitor=True)
@@ -73,31 +72,6 @@ def test_a_schedule_that_runs_out_lists_what_there_is() -> None:
     assert format_occurrences(feb_31, T0, 5) == []
 
 
-class FakeInvoker(FunctionInvoker):
-    """Records the invocations; sets `stopping` after `runs` of them."""
-
-    def __init__(self, stopping: asyncio.Event, runs: int, error: Exception | None = None) -> None:
-        self.stopping = stopping
-        self.runs = runs
-        self.error = error
-        self.calls: list[tuple[str, dict[str, RpcValue], dict[str, RpcValue], str | None]] = []
-
-    async def invoke(
-        self,
-        spec: FunctionSpec,
-        reason: str,
-        inputs: dict[str, RpcValue],
-        trigger_metadata: dict[str, RpcValue],
-        details: str | None = None,
-    ) -> InvocationOutcome:
-        self.calls.append((reason, inputs, trigger_metadata, details))
-        if len(self.calls) >= self.runs:
-            self.stopping.set()
-        if self.error is not None:
-            raise self.error
-        return InvocationOutcome(True)
-
-
 class FakeMonitor(ScheduleMonitor):
     """A schedule monitor over a dict (no blob container)."""
 
@@ -127,7 +101,7 @@ SPEC = FunctionSpec(
 
 def timer_listener(
     schedule: TimerSchedule,
-    invoker: FakeInvoker,
+    invoker: ScriptedInvoker,
     monitor: ScheduleMonitor | None = None,
     run_on_startup: bool = False,
 ) -> TimerListener:
@@ -139,10 +113,10 @@ async def test_run_on_startup_fires_at_once_then_waits_for_the_schedule(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     stopping = asyncio.Event()
-    invoker = FakeInvoker(stopping, runs=1)
+    invoker = ScriptedInvoker(stopping=stopping)
     before = datetime.now(UTC)
     await asyncio.wait_for(timer_listener(HOURLY, invoker, run_on_startup=True).run(stopping), 10)
-    ((reason, inputs, metadata, details),) = invoker.calls
+    ((_, reason, inputs, metadata, details),) = invoker.calls
     assert reason.startswith("Timer fired at ")
     assert details == "Trigger Details: UnscheduledInvocationReason: RunOnStartup"
     assert json.loads(inputs["timer"].text if isinstance(inputs["timer"], Json) else "") == {
@@ -161,7 +135,7 @@ async def test_run_on_startup_fires_at_once_then_waits_for_the_schedule(
 
 async def test_without_startup_run_it_waits_and_stop_ends_the_wait() -> None:
     stopping = asyncio.Event()
-    invoker = FakeInvoker(stopping, runs=1)
+    invoker = ScriptedInvoker(stopping=stopping)
     running = asyncio.create_task(timer_listener(HOURLY, invoker).run(stopping))
     await asyncio.sleep(0)
     stopping.set()
@@ -178,9 +152,9 @@ async def test_a_missed_occurrence_runs_at_once_past_due_and_updates_the_status(
     recorded = ScheduleStatus(last, last + timedelta(minutes=5), last)
     monitor = FakeMonitor(recorded)
     stopping = asyncio.Event()
-    invoker = FakeInvoker(stopping, runs=1)
+    invoker = ScriptedInvoker(stopping=stopping)
     await asyncio.wait_for(timer_listener(CRON.schedule, invoker, monitor).run(stopping), 10)
-    ((_, inputs, _, details),) = invoker.calls
+    ((_, _, inputs, _, details),) = invoker.calls
     assert details == (
         "Trigger Details: UnscheduledInvocationReason: IsPastDue, "
         f"OriginalSchedule: {dotnet_round_trip(recorded.next)}"
@@ -201,7 +175,7 @@ async def test_an_unreadable_status_starts_without_it(
 ) -> None:
     monitor = FakeMonitor(None, error=ServiceRequestError("storage down"))
     stopping = asyncio.Event()
-    invoker = FakeInvoker(stopping, runs=1)
+    invoker = ScriptedInvoker(stopping=stopping)
     await asyncio.wait_for(
         timer_listener(HOURLY, invoker, monitor, run_on_startup=True).run(stopping), 10
     )
@@ -219,12 +193,14 @@ async def test_a_failing_run_is_logged_and_the_schedule_goes_on(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     stopping = asyncio.Event()
-    invoker = FakeInvoker(stopping, runs=2, error=RuntimeError("bad"))
+    invoker = ScriptedInvoker(
+        RuntimeError("bad"), RuntimeError("bad"), stopping=stopping, stop_after=2
+    )
     every_10ms = ConstantSchedule("00:00:00.01", timedelta(milliseconds=10))
     listener = timer_listener(every_10ms, invoker, run_on_startup=True)
     await asyncio.wait_for(listener.run(stopping), 10)
     assert len(invoker.calls) == 2
-    assert invoker.calls[1][3] is None  # a scheduled run has no unscheduled reason
+    assert invoker.calls[1].details is None  # a scheduled run has no unscheduled reason
     assert "Error occurred during scheduled invocation for 'tick': RuntimeError('bad')" in (
         capsys.readouterr().out
     )
@@ -232,7 +208,7 @@ async def test_a_failing_run_is_logged_and_the_schedule_goes_on(
 
 async def test_a_timer_that_fires_early_counts_as_on_time() -> None:
     monitor = FakeMonitor(None)
-    invoker = FakeInvoker(asyncio.Event(), runs=99)
+    invoker = ScriptedInvoker()
     listener = timer_listener(HOURLY, invoker, monitor)
     due = datetime.now(UTC) + timedelta(seconds=30)
     status = await listener._fire(ScheduleStatus(NEVER, due, NEVER), startup="")
@@ -242,7 +218,7 @@ async def test_a_timer_that_fires_early_counts_as_on_time() -> None:
 
 async def test_a_schedule_that_never_fires_again_waits_for_ever() -> None:
     feb_31 = parse_cron("0 0 0 31 2 *")
-    invoker = FakeInvoker(asyncio.Event(), runs=99)
+    invoker = ScriptedInvoker()
     listener = timer_listener(feb_31, invoker)
     status = await listener._fire(ScheduleStatus(NEVER, NEVER, NEVER), startup="RunOnStartup")
     assert status.next == LATEST

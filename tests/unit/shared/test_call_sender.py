@@ -5,17 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import parse_qsl
 
 import pytest
 
-from shared import twilio_gateway
 from shared.call_sender import CALL
 from shared.contracts import CallRequest
 from shared.failure_classes import ClassifiedError, FailureClass
 from shared.send_channel import BadInputError
 from tests.fakes.app_settings import settings_for_test
-from tests.fakes.twilio_http import CannedTwilio
+from tests.fakes.twilio_http import CannedTwilio, answer_client
 
 SID = "CA" + "b" * 32
 SCRIPT = [{"type": "say", "text": "Hello"}, {"type": "hangup"}]
@@ -31,20 +29,13 @@ def _request(**fields: Any) -> CallRequest:
 
 
 def _twilio() -> CannedTwilio:
-    adapter = CannedTwilio(201, {"sid": SID, "status": "queued"})
-    twilio_gateway.get_client().http_client.session.mount("http://", adapter)
-    return adapter
-
-
-def _form(adapter: CannedTwilio) -> dict[str, str]:
-    (request,) = adapter.seen
-    return dict(parse_qsl(str(request.body), keep_blank_values=True))
+    return answer_client(201, {"sid": SID, "status": "queued"})
 
 
 def test_a_script_call_fetches_its_twiml_from_the_app() -> None:
     adapter = _twilio()
     assert CALL.send(_request(script=SCRIPT)).sid == SID
-    form = _form(adapter)
+    form = adapter.sent_form()
     assert form["Url"].startswith("https://app.example.test/api/twiml_voice?rid=c-1#")
     assert form["StatusCallback"].startswith(
         "https://app.example.test/api/status_callback?rid=c-1&channel=call#"
@@ -55,7 +46,7 @@ def test_a_script_call_fetches_its_twiml_from_the_app() -> None:
 def test_twiml_is_passed_on_as_it_is() -> None:
     adapter = _twilio()
     CALL.send(_request(twiml="<Response><Hangup/></Response>"))
-    form = _form(adapter)
+    form = adapter.sent_form()
     assert (form["Twiml"], "Url" in form) == ("<Response><Hangup/></Response>", False)
 
 

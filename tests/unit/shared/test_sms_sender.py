@@ -6,17 +6,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl
 
 import pytest
 
-from shared import twilio_gateway
 from shared.contracts import SmsRequest
 from shared.failure_classes import ClassifiedError, FailureClass
 from shared.send_channel import BadInputError
 from shared.sms_sender import SMS
 from tests.fakes.app_settings import settings_for_test, use_settings
-from tests.fakes.twilio_http import CannedTwilio
+from tests.fakes.twilio_http import CannedTwilio, answer_client
 
 SERVICE = "MG" + "3" * 32
 SID = "SM" + "a" * 32
@@ -32,21 +30,14 @@ def _request(**fields: Any) -> SmsRequest:
 
 
 def _twilio() -> CannedTwilio:
-    adapter = CannedTwilio(201, {"sid": SID, "status": "queued"})
-    twilio_gateway.get_client().http_client.session.mount("http://", adapter)
-    return adapter
-
-
-def _form(adapter: CannedTwilio) -> dict[str, str]:
-    (request,) = adapter.seen
-    return dict(parse_qsl(str(request.body), keep_blank_values=True))
+    return answer_client(201, {"sid": SID, "status": "queued"})
 
 
 def test_a_message_goes_to_messages_with_the_callback_carrying_the_request_id() -> None:
     adapter = _twilio()
     created = SMS.send(_request(metadata={"k": 1}))
     assert (created.sid, created.status) == (SID, "queued")
-    form = _form(adapter)
+    form = adapter.sent_form()
     assert (form["To"], form["From"], form["Body"]) == ("+15551230001", "+15005550006", "hi")
     assert form["StatusCallback"].startswith(
         "https://app.example.test/api/status_callback?rid=r-1&channel=sms#"
@@ -59,7 +50,7 @@ def test_the_request_sender_wins_over_the_settings(monkeypatch: pytest.MonkeyPat
     use_settings(monkeypatch, TWILIO_MESSAGING_SERVICE_SID=SERVICE)
     adapter = _twilio()
     SMS.send(_request(**{"from": "+15005550009"}))
-    form = _form(adapter)
+    form = adapter.sent_form()
     assert (form["From"], "MessagingServiceSid" in form) == ("+15005550009", False)
 
 
@@ -69,7 +60,7 @@ def test_the_settings_messaging_service_comes_before_their_number(
     use_settings(monkeypatch, TWILIO_MESSAGING_SERVICE_SID=SERVICE)
     adapter = _twilio()
     SMS.send(_request())
-    form = _form(adapter)
+    form = adapter.sent_form()
     assert (form["MessagingServiceSid"], "From" in form) == (SERVICE, False)
 
 

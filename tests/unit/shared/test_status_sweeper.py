@@ -75,6 +75,14 @@ def _open(
         )
 
 
+def _unsent_claim(recorder: DeliveryRecorder, rid: str) -> tuple[datetime, datetime]:
+    """A delivery claimed two hours ago and never recorded as sent: (now, when it was opened)."""
+    start = now()
+    opened = start - timedelta(hours=2)
+    _open(recorder, rid, opened, sid=None)
+    return start, opened
+
+
 def _index_row(table: FakeTable, rid: str, opened: datetime) -> dict[str, Any] | None:
     return table.rows.get((open_partition(opened), rid))
 
@@ -382,9 +390,7 @@ def test_a_young_index_row_without_a_claim_waits_for_the_claim_timeout(
 def test_a_delivery_that_never_reached_twilio_leaves_the_index(
     recorder: DeliveryRecorder, table: FakeTable, change: dict[str, str]
 ) -> None:
-    start = now()
-    opened = start - timedelta(hours=2)
-    _open(recorder, "unsent", opened, sid=None)
+    start, opened = _unsent_claim(recorder, "unsent")
     recorder.store.update_state("unsent", lambda _: change)
     twilio = FakeStatusReader()
     summary = sweep(recorder, twilio, now=start + 2 * MINUTE)
@@ -444,9 +450,7 @@ def test_a_recent_claim_is_left_to_its_queue_message(
 def test_an_abandoned_claim_that_reached_twilio_is_reconciled(
     recorder: DeliveryRecorder, table: FakeTable
 ) -> None:
-    start = now()
-    opened = start - timedelta(hours=2)
-    _open(recorder, "claim-sent", opened, sid=None)
+    start, opened = _unsent_claim(recorder, "claim-sent")
     twilio = FakeStatusReader(found=[TwilioResource(sid=message_sid(60), status="delivered")])
     summary = sweep(recorder, twilio, now=start + 2 * MINUTE)
     assert twilio.asked == ["find:claim-sent"]
@@ -462,9 +466,7 @@ def test_an_abandoned_claim_that_reached_twilio_is_reconciled(
 def test_a_reconciled_claim_still_open_is_polled_from_the_start_of_the_back_off(
     recorder: DeliveryRecorder, table: FakeTable
 ) -> None:
-    start = now()
-    opened = start - timedelta(hours=2)
-    _open(recorder, "claim-queued", opened, sid=None)
+    start, opened = _unsent_claim(recorder, "claim-queued")
     twilio = FakeStatusReader(found=[TwilioResource(sid=message_sid(61), status="sent")])
     at = start + 2 * MINUTE
     sweep(recorder, twilio, now=at)
@@ -479,9 +481,7 @@ def test_a_reconciled_claim_still_open_is_polled_from_the_start_of_the_back_off(
 def test_an_abandoned_claim_that_never_reached_twilio_is_failed_not_sent(
     recorder: DeliveryRecorder, table: FakeTable, published: ListPublisher
 ) -> None:
-    start = now()
-    opened = start - timedelta(hours=2)
-    _open(recorder, "claim-lost", opened, sid=None)
+    start, opened = _unsent_claim(recorder, "claim-lost")
     _open(recorder, "other", opened, sid=message_sid(71))  # owns SM…71: never adopted
     twilio = FakeStatusReader(
         found=[TwilioResource(sid=message_sid(71), status="delivered")],
@@ -501,9 +501,7 @@ def test_an_abandoned_claim_that_never_reached_twilio_is_failed_not_sent(
 def test_a_claim_that_gave_up_and_is_not_found_is_only_dropped(
     recorder: DeliveryRecorder, table: FakeTable, published: ListPublisher
 ) -> None:
-    start = now()
-    opened = start - timedelta(hours=2)
-    _open(recorder, "gave-up", opened, sid=None)
+    start, opened = _unsent_claim(recorder, "gave-up")
     recorder.store.update_state(
         "gave-up", lambda _: {"status": "failed", "failure_class": "ambiguous"}
     )
@@ -518,9 +516,7 @@ def test_a_claim_that_gave_up_and_is_not_found_is_only_dropped(
 def test_a_claim_whose_indexed_request_is_not_the_claimed_one_is_not_reconciled(
     recorder: DeliveryRecorder, table: FakeTable
 ) -> None:
-    start = now()
-    opened = start - timedelta(hours=2)
-    _open(recorder, "mixed", opened, sid=None)
+    start, opened = _unsent_claim(recorder, "mixed")
     table.rows[(open_partition(opened), "mixed")]["request"] = json.dumps(
         {**_request("mixed"), "body": "another request"}
     )
@@ -548,9 +544,7 @@ def _take_over(recorder: DeliveryRecorder, rid: str) -> None:
 def test_a_claim_taken_over_while_it_is_settled_is_not_failed(
     recorder: DeliveryRecorder, table: FakeTable, published: ListPublisher
 ) -> None:
-    start = now()
-    opened = start - timedelta(hours=2)
-    _open(recorder, "claim-back", opened, sid=None)
+    start, opened = _unsent_claim(recorder, "claim-back")
 
     class LiveAttempt(FakeStatusReader):
         """Twilio has nothing yet; meanwhile the request's queue message came back and its
@@ -574,9 +568,7 @@ def test_a_claim_taken_over_while_it_is_settled_is_not_failed(
 def test_a_claim_taken_over_before_the_settled_row_is_closed_is_indexed_again(
     recorder: DeliveryRecorder, table: FakeTable
 ) -> None:
-    start = now()
-    opened = start - timedelta(hours=2)
-    _open(recorder, "claim-late", opened, sid=None)
+    start, opened = _unsent_claim(recorder, "claim-late")
     store = recorder.store
     close = store.close_delivery
 

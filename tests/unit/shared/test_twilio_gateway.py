@@ -19,7 +19,7 @@ from shared.http_adapter import TWILIO_POOL_SIZE
 from shared.process_state import reset_process_state
 from shared.twilio_gateway import PolledStatus, TwilioRequestError
 from tests.conftest import Configure
-from tests.fakes.twilio_http import CannedTwilio
+from tests.fakes.twilio_http import answer_client
 
 PROXY = "http://proxy.example.test:3128"
 MESSAGE_SID = "SM" + "a" * 32
@@ -31,12 +31,7 @@ def twilio(configure: Configure) -> Any:
     """`twilio(status, body, error)`: the process's client, answered by a `CannedTwilio`."""
     configure()
 
-    def answer(status: int = 200, body: Any = None, error: Exception | None = None) -> CannedTwilio:
-        adapter = CannedTwilio(status, body, error)
-        twilio_gateway.get_client().http_client.session.mount("http://", adapter)
-        return adapter
-
-    return answer
+    return answer_client
 
 
 def _message(**fields: Any) -> dict[str, Any]:

@@ -6,9 +6,8 @@ from __future__ import annotations
 import logging
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from functools import partial
 
-import azure.functions as func
 import pytest
 from twilio.request_validator import RequestValidator
 from werkzeug.datastructures import MultiDict
@@ -17,6 +16,7 @@ from shared.process_state import reset_process_state
 from shared.settings import SETTING_NAMES
 from shared.twilio_webhook import TwilioWebhook, refused, signed_webhook, twiml_response
 from shared.twiml_render import UNKNOWN_REQUEST_TEXT
+from tests.webhook_calls import signed_request
 
 TOKEN = "f00dfeedf00dfeedf00dfeedf00dfeed"
 PUBLIC = "https://fn.example.net"
@@ -38,42 +38,8 @@ def settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     reset_process_state()
 
 
-def host_params(raw_query: str) -> dict[str, str]:
-    """`req.params` as the Functions host fills it: blank values dropped, repeats joined."""
-    params: dict[str, str] = {}
-    for name, value in parse_qsl(raw_query):
-        params[name] = f"{params[name]},{value}" if name in params else value
-    return params
-
-
-def request(
-    method: str,
-    public_url: str,
-    fields: list[tuple[str, str]] | None = None,
-    *,
-    worker_url: str | None = None,
-    token: str = TOKEN,
-    signature: str | None = None,
-    body: bytes | None = None,
-) -> func.HttpRequest:
-    """A request as the worker sees it at `worker_url` (default `public_url`), signed the way
-    Twilio signs `public_url` and, for POST, `fields` (unless `signature` is given; "" sends
-    none). `body` replaces the encoded fields."""
-    pairs = fields or []
-    if signature is None:
-        signed_params = MultiDict(pairs) if method == "POST" else {}
-        signature = RequestValidator(token).compute_signature(public_url, signed_params)
-    headers = {"Content-Type": "application/x-www-form-urlencoded"}
-    if signature:
-        headers["X-Twilio-Signature"] = signature
-    seen = worker_url or public_url
-    return func.HttpRequest(
-        method=method,
-        url=seen,
-        headers=headers,
-        params=host_params(urlsplit(seen).query),
-        body=urlencode(pairs).encode() if body is None else body,
-    )
+# The requests as the worker sees them, signed with this module's auth token.
+request = partial(signed_request, token=TOKEN)
 
 
 def test_a_signed_post_keeps_its_fields_query_and_params() -> None:
