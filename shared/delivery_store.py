@@ -190,25 +190,33 @@ class DeliveryStore:
         return _state_from_entity(entity, str(created["etag"]))
 
     def update_state(
-        self, request_id: str, decide: Callable[[DeliveryState], StateChange | None]
+        self,
+        request_id: str,
+        decide: Callable[[DeliveryState], StateChange | None],
+        *,
+        known: DeliveryState | None = None,
     ) -> tuple[DeliveryState, StateChange | None]:
         """Read-decide-write the `state` row with its ETag; on 412 read again and decide again.
 
         `decide` gets the current state and returns the properties to change, or None to leave
-        the row alone. Returns the state as written (or as read, when nothing changed) and the
-        change. Raises `LookupError` when the row does not exist.
+        the row alone. `known`: the state as the caller just read or wrote it (with its ETag),
+        decided on first instead of a read (a stale one costs a 412 and the read). Returns the
+        state as written (or as read, when nothing changed) and the change. Raises
+        `LookupError` when the row does not exist.
         """
+        current = known
         for _ in range(MAX_ETAG_RETRIES):
-            current = self.get_state(request_id)
             if current is None:
-                raise LookupError(f"no delivery state for request {request_id}")
+                current = self.get_state(request_id)
+                if current is None:
+                    raise LookupError(f"no delivery state for request {request_id}")
             change = decide(current)
             if change is None:
                 return current, None
             try:
                 return self.change_state(current, change), change
             except StaleStateError:
-                continue
+                current = None
         raise RuntimeError(f"state of request {request_id} kept changing; gave up after retries")
 
     def change_state(self, state: DeliveryState, change: StateChange) -> DeliveryState:
