@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -87,6 +87,10 @@ class DeliveryState:
     # When the state row last changed (None before its first update).
     updated_at: datetime | None = None
 
+
+# The names a change shares with `DeliveryState` (its others, e.g. a JSON value's parts, are
+# read through these).
+_STATE_FIELDS = frozenset(f.name for f in fields(DeliveryState))
 
 # A change to the state row: property name → new value (None values are skipped; `CLEARED`
 # empties a property).
@@ -186,25 +190,33 @@ class DeliveryStore:
         return _state_from_entity(entity, str(created["etag"]))
 
     def update_state(
-        self, request_id: str, decide: Callable[[DeliveryState], StateChange | None]
+        self,
+        request_id: str,
+        decide: Callable[[DeliveryState], StateChange | None],
+        *,
+        known: DeliveryState | None = None,
     ) -> tuple[DeliveryState, StateChange | None]:
         """Read-decide-write the `state` row with its ETag; on 412 read again and decide again.
 
         `decide` gets the current state and returns the properties to change, or None to leave
-        the row alone. Returns the state as written (or as read, when nothing changed) and the
-        change. Raises `LookupError` when the row does not exist.
+        the row alone. `known`: the state as the caller just read or wrote it (with its ETag),
+        decided on first instead of a read (a stale one costs a 412 and the read). Returns the
+        state as written (or as read, when nothing changed) and the change. Raises
+        `LookupError` when the row does not exist.
         """
+        current = known
         for _ in range(MAX_ETAG_RETRIES):
-            current = self.get_state(request_id)
             if current is None:
-                raise LookupError(f"no delivery state for request {request_id}")
+                current = self.get_state(request_id)
+                if current is None:
+                    raise LookupError(f"no delivery state for request {request_id}")
             change = decide(current)
             if change is None:
                 return current, None
             try:
                 return self.change_state(current, change), change
             except StaleStateError:
-                continue
+                current = None
         raise RuntimeError(f"state of request {request_id} kept changing; gave up after retries")
 
     def change_state(self, state: DeliveryState, change: StateChange) -> DeliveryState:
@@ -414,9 +426,11 @@ def _history_entity(request_id: str, key: str, values: Mapping[str, Any]) -> dic
 
 
 def _merged(state: DeliveryState, entity: Mapping[str, Any], etag: str) -> DeliveryState:
-    """`state` after the MERGE of `entity` (no read back: the write's ETag is the new one)."""
-    view = {"PartitionKey": state.request_id, **_state_properties(state), **entity}
-    return _state_from_entity(view, etag)
+    """`state` after the MERGE of `entity` (no read back: the write's ETag is the new one).
+    Only the merged properties are decoded; the others are `state`'s as they are."""
+    written = _state_from_entity({"PartitionKey": state.request_id, **entity}, etag)
+    merged = {name: getattr(written, name) for name in _STATE_FIELDS & entity.keys()}
+    return replace(state, etag=etag, **merged)
 
 
 def _state_from_entity(entity: Mapping[str, Any], etag: str) -> DeliveryState:
@@ -443,34 +457,6 @@ def _state_from_entity(entity: Mapping[str, Any], etag: str) -> DeliveryState:
         metadata=json_property(entity, "metadata") or {},
         remembered_report=json_property(entity, "remembered_report"),
         updated_at=entity.get("updated_at"),
-    )
-
-
-def _state_properties(state: DeliveryState) -> dict[str, Any]:
-    """A `DeliveryState` as table properties (the inverse of `_state_from_entity`)."""
-    return to_properties(
-        {
-            "channel": state.channel,
-            "status": state.status,
-            "status_source": state.status_source,
-            "twilio_sid": state.twilio_sid,
-            "sequence": state.sequence,
-            "attempts": state.attempts,
-            "event_count": state.event_count,
-            "error_code": state.error_code,
-            "error_message": state.error_message,
-            "failure_class": state.failure_class,
-            "created_at": state.created_at,
-            "claimed_at": state.claimed_at,
-            "claimed_by": state.claimed_by,
-            "claimed_dequeue_count": state.claimed_dequeue_count,
-            "last_report_key": state.last_report_key,
-            "request_hash": state.request_hash,
-            "script": state.script,
-            "metadata": state.metadata,
-            "remembered_report": state.remembered_report,
-            "updated_at": state.updated_at,
-        }
     )
 
 

@@ -15,6 +15,13 @@ import os
 def environment_proxies(endpoint: str) -> dict[str, str]:
     """The proxies the environment names for `endpoint` (`HTTPS_PROXY`, `HTTP_PROXY`,
     `ALL_PROXY`; none when `NO_PROXY` covers its host), as `requests` would choose them."""
+    # `requests` answers with urllib's `getproxies()` unless NO_PROXY covers the host: with no
+    # proxy variable at all (the usual case) the answer is empty, and a process whose storage
+    # and webhooks never use `requests` (status_callback, twiml_voice) need not import it.
+    from urllib.request import getproxies
+
+    if not getproxies():
+        return {}
     from requests.utils import get_environ_proxies
 
     return {scheme: url for scheme, url in get_environ_proxies(endpoint).items() if scheme != "no"}

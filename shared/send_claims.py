@@ -188,7 +188,7 @@ def reclaim(store: DeliveryStore, seen: DeliveryState, delivery: QueueDelivery) 
             "failure_class": "",
         }
 
-    state, change = store.update_state(rid, take)
+    state, change = store.update_state(rid, take, known=seen)
     if change is None and is_settled(state):
         logger.info("duplicate request, settled meanwhile rid=%s", rid)
         raise DeliveryEnded(SendOutcome.DUPLICATE)

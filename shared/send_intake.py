@@ -39,15 +39,14 @@ class QueueDelivery:
 
 def parse[R: Request](recorder: DeliveryRecorder, sender: Sender[R], delivery: QueueDelivery) -> R:
     """The request in `delivery`; bad input is recorded and raises `DeliveryEnded`."""
-    # A UTF-8 byte order mark (some editors and PowerShell write one) is not part of the JSON.
-    raw = delivery.body.decode("utf-8-sig", errors="replace")
     payload: object = None
     try:
+        # A UTF-8 byte order mark (some editors and PowerShell write one) is not part of the JSON.
         payload = json.loads(delivery.body.decode("utf-8-sig"))
     except (ValueError, RecursionError) as exc:
         # Any input the parser refuses is bad input: not UTF-8, not JSON, an integer longer
         # than Python reads (ValueError), or nesting deep enough to exhaust recursion.
-        _reject(recorder, sender, delivery, None, raw, _unparsable_reason(exc))
+        _reject(recorder, sender, delivery, None, _unparsable_reason(exc))
     try:
         if not isinstance(payload, dict):
             raise BadInputError("the message is not a JSON object")
@@ -56,9 +55,9 @@ def parse[R: Request](recorder: DeliveryRecorder, sender: Sender[R], delivery: Q
         request: R = sender.model.model_validate(payload)  # type: ignore[assignment]
         sender.check(request)
     except ValidationError as exc:
-        _reject(recorder, sender, delivery, payload, raw, _validation_reason(exc))
+        _reject(recorder, sender, delivery, payload, _validation_reason(exc))
     except BadInputError as exc:
-        _reject(recorder, sender, delivery, payload, raw, str(exc))
+        _reject(recorder, sender, delivery, payload, str(exc))
     return request
 
 
@@ -86,7 +85,6 @@ def _reject[R: Request](
     sender: Sender[R],
     delivery: QueueDelivery,
     payload: object,
-    raw: str,
     reason: str,
 ) -> NoReturn:
     """Record the request `rejected` (or, when its id names a delivery already, note the bad
@@ -94,7 +92,8 @@ def _reject[R: Request](
     candidate = payload.get("id") if isinstance(payload, dict) else None
     rid = candidate if isinstance(candidate, str) and is_request_id(candidate) else None
     rid = rid or delivery.message_id
-    raw_payload = raw[:MAX_RAW_PAYLOAD_CHARS]
+    # Decoded again leniently: the raw payload is kept even when it is not UTF-8.
+    raw_payload = delivery.body.decode("utf-8-sig", errors="replace")[:MAX_RAW_PAYLOAD_CHARS]
     report = Report(
         key="local-0-rejected",
         status=REJECTED,

@@ -298,7 +298,7 @@ def _retry_later(
             "error_message": exc.message,
         }
 
-    recorder.store.update_state(rid, note)
+    recorder.store.update_state(rid, note, known=state)
     raise raised
 
 

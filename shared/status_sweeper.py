@@ -302,6 +302,7 @@ def _poll(
 ) -> None:
     polled = twilio.fetch(state.channel, sid)
     summary.polled += 1
+    applied = False
     if polled.status != state.status:
         outcome = recorder.record(
             entry.request_id,
@@ -316,7 +317,8 @@ def _poll(
                 history_source=POLL_SOURCE,
             ),
         )
-        summary.recorded += outcome == RecordOutcome.APPLIED
+        applied = outcome == RecordOutcome.APPLIED
+        summary.recorded += applied
         logger.info(
             "status sweep: rid=%s sid=%s was %s, Twilio says %s (%s)",
             entry.request_id,
@@ -326,9 +328,12 @@ def _poll(
             outcome,
         )
     if is_final(state.channel, polled.status):
-        _close(
-            recorder.store, entry, summary
-        )  # the recorder closed it already when the status applied
+        if applied:
+            # The recorder deleted the row with the final status (`entry.partition` is the
+            # hour of `created_at`: not stale); deleting it again would be a wasted request.
+            summary.closed += 1
+        else:
+            _close(recorder.store, entry, summary)
         return
     if _is_too_old(entry, now, settings) and polled.status not in _WAITING_ON_PURPOSE:
         _give_up(

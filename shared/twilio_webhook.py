@@ -12,7 +12,6 @@ from urllib.parse import parse_qsl
 import azure.functions as func
 
 from shared.settings import get_settings
-from shared.twiml_render import render_unknown_request
 from shared.webhook_auth import (
     SIGNATURE_HEADER,
     is_valid_twilio_request,
@@ -87,6 +86,10 @@ def twiml_response(
     try:
         twiml = render(webhook)
     except Exception:
+        # Imported here: `status_callback` shares this module and never renders TwiML (nor
+        # pays for twilio's TwiML builder); `twiml_voice` has it loaded already.
+        from shared.twiml_render import render_unknown_request
+
         logger.exception("%s failed for rid=%s: apology", webhook.path, webhook.param("rid"))
         twiml = render_unknown_request()
     return func.HttpResponse(twiml, status_code=200, mimetype="application/xml", charset="utf-8")
